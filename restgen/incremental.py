@@ -1,0 +1,242 @@
+"""Incremental loading: cursor values, the range each run requests, and date windows.
+
+restgen keeps its own cursor state, in dlt's resource state, because dlt's ``Incremental``
+keeps one cursor per resource while a child endpoint needs one per parent value, and dlt has
+no date-window splitting. The state is part of dlt's pipeline state, so it is committed with
+the load package that carries the rows it describes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Iterator, Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jmespath
+
+from restgen.errors import IncrementalError
+from restgen.spec.variables import parse_date
+
+logger = logging.getLogger(__name__)
+UTC = dt.timezone.utc
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+STATE_KEY = "restgen_cursors"
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """Parse ``30s``, ``15m``, ``6h`` or ``1d``; raise ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ValueError(f"invalid duration {text!r}; write a whole number followed by s, m, h or d")
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def parse_time(value: Any, time_format: str) -> dt.datetime:
+    """Read a cursor or bound value as an aware UTC datetime; raise ValueError when it does not parse.
+
+    Datetimes and dates are accepted whatever the format says, because transforms such as
+    ``to_timestamp`` may already have converted the value. Naive times are read as UTC.
+    """
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"{value!r} is not a time")
+    if time_format in ("unix_seconds", "unix_ms") or isinstance(value, (int, float)):
+        number = float(value)
+        if time_format == "unix_ms":
+            number /= 1000.0
+        return dt.datetime.fromtimestamp(number, tz=UTC)
+    text = str(value).strip()
+    if time_format in ("iso8601", "date"):
+        relative = parse_date(text)  # YYYY-MM-DD, today, yesterday, today-Nd
+        if relative is not None:
+            return dt.datetime(relative.year, relative.month, relative.day, tzinfo=UTC)
+        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = dt.datetime.strptime(text, time_format)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_time(value: dt.datetime, time_format: str) -> str | int:
+    """Write a UTC datetime in ``time_format`` (unix formats give integers)."""
+    if time_format == "unix_seconds":
+        return int(value.timestamp())
+    if time_format == "unix_ms":
+        return int(value.timestamp() * 1000)
+    if time_format == "date":
+        return value.date().isoformat()
+    if time_format == "iso8601":
+        return value.isoformat().replace("+00:00", "Z")
+    return value.strftime(time_format)
+
+
+def granularity(time_format: str) -> dt.timedelta:
+    """Return the smallest step a format can write: the gap between an inclusive end and the next start."""
+    if time_format == "date" or (("%d" in time_format or "%j" in time_format) and "%H" not in time_format):
+        return dt.timedelta(days=1)
+    if time_format == "unix_ms" or "%f" in time_format:
+        return dt.timedelta(milliseconds=1)
+    if time_format == "iso8601":
+        return dt.timedelta(microseconds=1)
+    if "%S" in time_format or time_format == "unix_seconds" or "%s" in time_format:
+        return dt.timedelta(seconds=1)
+    if "%M" in time_format:
+        return dt.timedelta(minutes=1)
+    return dt.timedelta(hours=1)
+
+
+def _floor(value: dt.datetime, step: dt.timedelta) -> dt.datetime:
+    if step >= dt.timedelta(days=1):
+        return value.replace(hour=0, minute=0, second=0, microsecond=0)
+    seconds = step.total_seconds()
+    if seconds >= 1:
+        return dt.datetime.fromtimestamp(int(value.timestamp() // seconds * seconds), tz=UTC)
+    return value
+
+
+@dataclass(frozen=True)
+class Window:
+    """One request range, half-open ``[start, stop)``, with the bounds as the request writes them."""
+
+    start: dt.datetime
+    stop: dt.datetime
+    start_text: Any
+    end_text: Any
+
+    def __repr__(self) -> str:
+        return f"Window({self.start_text!s}..{self.end_text!s})"
+
+
+@dataclass
+class IncrementalRule:
+    """The incremental block of one endpoint, parsed."""
+
+    cursor_path: str
+    cursor_format: str
+    initial: dt.datetime
+    end: dt.datetime | None
+    range_format: str
+    range_end: Literal["inclusive", "exclusive"]
+    window: dt.timedelta | None
+    lookback: dt.timedelta
+    on_missing: Literal["raise", "include", "exclude"]
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> IncrementalRule:
+        cursor_format = str(config.get("cursor_format", "iso8601"))
+        range_format = str(config.get("range_format", cursor_format))
+        range_end = config.get("range_end", "exclusive")
+        end = parse_time(config["end_value"], "iso8601") if config.get("end_value") else None
+        if end is not None and range_end == "inclusive":
+            end = _floor(end, granularity(range_format)) + granularity(range_format)
+        return cls(
+            cursor_path=str(config["cursor_path"]),
+            cursor_format=cursor_format,
+            initial=parse_time(config["initial_value"], "iso8601"),
+            end=end,
+            range_format=range_format,
+            range_end=range_end,
+            window=parse_duration(config["window"]) if config.get("window") else None,
+            lookback=parse_duration(config["lookback"]) if config.get("lookback") else dt.timedelta(0),
+            on_missing=config.get("on_cursor_value_missing", "raise"),
+        )
+
+    def windows(self, last_value: dt.datetime | None, now: dt.datetime | None = None) -> list[Window]:
+        """Return the windows one run requests: from the last cursor minus the lookback, up to the end.
+
+        The first run starts at ``initial_value``; later runs at ``last_value - lookback``, never
+        before ``initial_value``. An empty list means there is nothing to request yet.
+        """
+        step = granularity(self.range_format)
+        start = self.initial if last_value is None else max(self.initial, last_value - self.lookback)
+        start = _floor(start, step)
+        stop = self.end or (now or dt.datetime.now(UTC))
+        result = []
+        size = self.window or (stop - start)
+        cursor = start
+        while cursor < stop:
+            window_stop = min(cursor + size, stop)
+            shown_end = window_stop - step if self.range_end == "inclusive" else window_stop
+            result.append(Window(cursor, window_stop, format_time(cursor, self.range_format), format_time(shown_end, self.range_format)))
+            cursor = window_stop
+        return result
+
+
+class CursorTracker:
+    """Reads the cursor of each row, drops rows outside the range and records the maximum.
+
+    ``state`` is the dict stored in dlt's resource state; ``partition`` names the parent value
+    (empty for an endpoint without a parent), so every parent keeps its own cursor.
+    """
+
+    def __init__(self, rule: IncrementalRule, state: MutableMapping[str, Any], partition: str, endpoint: str) -> None:
+        self.rule = rule
+        self.state = state
+        self.partition = partition
+        self.endpoint = endpoint
+        self._expression = jmespath.compile(rule.cursor_path)
+        stored = state.get(partition)
+        self.last_value = dt.datetime.fromisoformat(stored) if stored else None
+        self.new_maximum = self.last_value
+        self.start: dt.datetime | None = None
+        self.stop: dt.datetime | None = None
+
+    def windows(self) -> list[Window]:
+        windows = self.rule.windows(self.last_value)
+        if windows:
+            self.start, self.stop = windows[0].start, windows[-1].stop
+        return windows
+
+    def filter(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Return the rows inside the run's range and remember the largest cursor among them."""
+        kept = []
+        maximum = self.new_maximum
+        for row in rows:
+            raw = self._expression.search(row)
+            if raw is None:
+                if self.rule.on_missing == "include":
+                    kept.append(row)
+                    continue
+                if self.rule.on_missing == "exclude":
+                    continue
+                raise IncrementalError(
+                    f"{self.endpoint}: a record has no value at cursor_path {self.rule.cursor_path!r} "
+                    f"(record keys: {', '.join(sorted(row)[:20])}); fix cursor_path or set "
+                    "on_cursor_value_missing to include or exclude"
+                )
+            try:
+                value = parse_time(raw, self.rule.cursor_format)
+            except (ValueError, OverflowError, OSError) as exc:
+                raise IncrementalError(
+                    f"{self.endpoint}: cursor value {raw!r} at {self.rule.cursor_path!r} is not "
+                    f"{self.rule.cursor_format}: {exc}"
+                ) from exc
+            if (self.start is not None and value < self.start) or (self.stop is not None and value >= self.stop):
+                continue
+            if maximum is None or value > maximum:
+                maximum = value
+            kept.append(row)
+        self.new_maximum = maximum
+        return kept
+
+    def commit(self) -> None:
+        """Store the new maximum in the state dict (dlt persists it with the load package)."""
+        if self.new_maximum is not None and self.new_maximum != self.last_value:
+            self.state[self.partition] = self.new_maximum.isoformat()
+
+
+def iter_windows_or_once(tracker: CursorTracker | None) -> Iterator[Window | None]:
+    """Yield each window of the tracker, or a single None for an endpoint without incremental."""
+    if tracker is None:
+        yield None
+        return
+    windows = tracker.windows()
+    if not windows:
+        logger.info("%s: nothing to request, the range is empty (cursor at %s)", tracker.endpoint, tracker.last_value)
+    yield from windows
