@@ -1,0 +1,1 @@
+"""The engine: turns a loaded spec into dlt resources and runs them."""

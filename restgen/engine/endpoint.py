@@ -1,0 +1,222 @@
+"""Run the request sequences of one endpoint: request, decode, select, transform, page, repeat."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from restgen.decode import find_trailing_marker, iter_jsonl_batches
+from restgen.engine.client import non_empty
+from restgen.engine.rules import ResponseRule, first_match
+from restgen.engine.stats import EndpointStats
+from restgen.errors import HttpStatusError, IncompleteBodyError, RunError
+from restgen.http import HttpClient, HttpResponse
+from restgen.incremental import CursorTracker, IncrementalRule, iter_windows_or_once
+from restgen.paginators import Page, PageRequest, create_paginator
+from restgen.selectors import compile_expression, select_records
+from restgen.template import TemplateError, iter_placeholders, render
+from restgen.transforms import create_transforms
+
+logger = logging.getLogger(__name__)
+Row = dict[str, Any]
+
+
+def join_url(base_url: str | None, path: str) -> str:
+    """Join ``path`` to ``base_url``; an absolute ``path`` is used as is."""
+    if urlsplit(path).scheme in ("http", "https"):
+        return path
+    if not base_url:
+        raise RunError(f"path {path!r} is relative but no base_url is set; set client.base_url or the endpoint's base_url")
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    return urljoin(base, path.lstrip("/"))
+
+
+class SkipParent(Exception):
+    """A parent record lacks a field and the endpoint skips such parents."""
+
+
+class EndpointRunner:
+    """Everything one endpoint needs to fetch its rows, built once from the spec.
+
+    ``sequences`` runs one request sequence per incremental window (or one without
+    incremental), for one parent record or none, and yields pages of finished rows.
+    """
+
+    def __init__(self, endpoint: Mapping[str, Any], client: HttpClient, default_base_url: str | None, stats: EndpointStats) -> None:
+        self.name: str = endpoint["name"]
+        self.client = client
+        self.stats = stats
+        self.method: str = endpoint.get("method", "GET")
+        self.url_template = join_url(endpoint.get("base_url") or default_base_url, endpoint["path"])
+
+        params = dict(endpoint.get("params") or {})
+        for param, field in (endpoint.get("param_mapping") or {}).items():
+            params[param] = "${parent." + field + "}"
+        self.params = params
+        self.json = endpoint.get("json")
+        self.form = endpoint.get("form")
+        self.headers = endpoint.get("headers") or {}
+
+        response = endpoint.get("response") or {}
+        self.jsonl = response.get("format") == "jsonl"
+        self.markers: list[str] = list(response.get("incomplete_markers") or [])
+        self.batch_size = int(response.get("batch_size", 5000))
+        self.rules = [ResponseRule.from_config(rule) for rule in response.get("rules") or []]
+        self.selector = compile_expression(endpoint["data_selector"]) if endpoint.get("data_selector") else None
+        self.pagination = dict(endpoint.get("pagination") or {"type": "single_page"})
+        self.transforms = create_transforms(endpoint.get("transforms") or [])
+        self.incremental = IncrementalRule.from_config(endpoint["incremental"]) if endpoint.get("incremental") else None
+        self.count_every_page = endpoint.get("rate_limit_pages", "all") == "all"
+
+        self.include_from_parent: dict[str, str] = dict(endpoint.get("include_from_parent") or {})
+        self.on_missing_parent_field = endpoint.get("on_missing_parent_field", "raise")
+        self.parent_name: str | None = endpoint.get("depends_on")
+        templated = [self.url_template, self.params, self.json, self.form, self.headers, endpoint.get("transforms")]
+        fields = {name.split(".", 1)[1] for name in iter_placeholders(templated) if name.startswith("parent.")}
+        self.parent_fields = sorted(fields | set(self.include_from_parent.values()))
+
+    # -- one parent, all windows -------------------------------------------------------------
+
+    def partition_key(self, parent: Mapping[str, Any] | None) -> str:
+        """Name the cursor state of one parent: its fields this endpoint uses, as JSON."""
+        if parent is None:
+            return ""
+        return json.dumps({field: parent.get(field) for field in self.parent_fields}, sort_keys=True, default=str)
+
+    def check_parent(self, parent: Mapping[str, Any]) -> None:
+        """Raise RunError, or SkipParent per ``on_missing_parent_field``, if a needed field is absent."""
+        missing = [field for field in self.parent_fields if field not in parent]
+        if not missing:
+            return
+        message = (
+            f"{self.name}: a record of parent endpoint {self.parent_name!r} has no field "
+            f"{missing[0]!r} (its fields: {', '.join(sorted(parent)[:20])})"
+        )
+        if self.on_missing_parent_field == "skip":
+            logger.warning("%s; skipping that parent", message)
+            raise SkipParent(message)
+        raise RunError(message + "; fix the placeholder or set on_missing_parent_field: skip")
+
+    def sequences(self, parent: Mapping[str, Any] | None, state: MutableMapping[str, Any] | None, *, max_pages: int | None = None) -> Iterator[list[Row]]:
+        """Yield pages of rows for one parent (or none), one request sequence per window.
+
+        The cursor state in ``state`` advances only after every window succeeded.
+        """
+        context: dict[str, Any] = {"parent": dict(parent)} if parent is not None else {}
+        tracker = None
+        if self.incremental is not None:
+            tracker = CursorTracker(self.incremental, state if state is not None else {}, self.partition_key(parent), self.name)
+        for window in iter_windows_or_once(tracker):
+            window_context = dict(context)
+            if window is not None:
+                window_context["incremental"] = {"start": window.start_text, "end": window.end_text}
+                logger.info("%s: requesting %s to %s", self.name, window.start_text, window.end_text)
+            yield from self._pages(window_context, tracker, max_pages)
+        if tracker is not None:
+            tracker.commit()
+
+    # -- one request sequence ----------------------------------------------------------------
+
+    def _first_request(self, context: Mapping[str, Any]) -> PageRequest:
+        try:
+            url = render(self.url_template, context)
+            params = non_empty(render(self.params, context))
+            body_json = render(self.json, context) if self.json is not None else None
+            form = non_empty(render(self.form, context)) if self.form is not None else None
+            headers = {key: str(value) for key, value in render(self.headers, context).items()}
+        except TemplateError as exc:
+            raise RunError(f"{self.name}: {exc}") from exc
+        return PageRequest(method=self.method, url=str(url), params=params, json=body_json, form=form, headers=headers)
+
+    def _pages(self, context: Mapping[str, Any], tracker: CursorTracker | None, max_pages: int | None) -> Iterator[list[Row]]:
+        request = self._first_request(context)
+        paginator = create_paginator(self.pagination)
+        paginator.init_request(request)
+        page_number = 0
+        while True:
+            response = self._send(request, counted=self.count_every_page or page_number == 0)
+            if response is None:
+                return
+            with response:
+                body = None
+                records: list[Row] = []
+                if self.jsonl:
+                    for batch in iter_jsonl_batches(response.open(), batch_size=self.batch_size, source=f"{self.name}: {response.display_url}", markers=self.markers):
+                        rows = self._finish(batch, context, tracker)
+                        if rows:
+                            yield rows
+                else:
+                    body = response.json()
+                    rule = first_match(self.rules, response.status_code, response.text, body)
+                    if rule is not None and self._apply_rule(rule, response.status_code, response.display_url, response.text):
+                        return
+                    records = select_records(body, self.selector)
+                    page = Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=body, records=records)
+                    rows = self._finish(records, context, tracker)
+                    if rows:
+                        yield rows
+                if self.jsonl:
+                    page = Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=None, records=records)
+            self.stats.increment("pages")
+            page_number += 1
+            paginator.update_state(page)
+            if not paginator.has_next_page or (max_pages is not None and page_number >= max_pages):
+                logger.debug("%s: pagination ended at %r", self.name, paginator)
+                return
+            paginator.update_request(request)
+
+    def _send(self, request: PageRequest, *, counted: bool) -> HttpResponse | None:
+        check = None
+        if self.jsonl and self.markers:
+            check = self._check_markers
+        try:
+            return self.client.request(
+                request.method,
+                request.url,
+                params=request.params,
+                json=request.json,
+                data=request.form,
+                headers=request.headers,
+                spool=self.jsonl,
+                check_body=check,
+                counted=counted,
+                stats=self.stats,
+            )
+        except HttpStatusError as exc:
+            rule = first_match(self.rules, exc.status, exc.body_start)
+            if rule is not None and self._apply_rule(rule, exc.status, exc.url, exc.body_start):
+                return None
+            raise RunError(f"{self.name}: {exc}") from exc
+        except RunError as exc:
+            raise type(exc)(f"{self.name}: {exc}") from exc
+
+    def _check_markers(self, response: HttpResponse) -> None:
+        with response.open() as stream:
+            marker = find_trailing_marker(stream, self.markers)
+        if marker is not None:
+            raise IncompleteBodyError(f"the body ends with the server marker {marker!r}; the response is incomplete")
+
+    def _apply_rule(self, rule: ResponseRule, status: int, url: str, text: str | None) -> bool:
+        """Return True when the response is skipped; raise RunError when the rule fails the run."""
+        body_start = self.client.redactor.text((text or "")[:300])
+        if rule.action == "skip":
+            logger.warning("%s: skipping the response of %s (status %d): %s", self.name, url, status, rule.message)
+            return True
+        raise RunError(f"{self.name}: {rule.message} (status {status} from {url}: {body_start})")
+
+    def _finish(self, records: list[Row], context: Mapping[str, Any], tracker: CursorTracker | None) -> list[Row]:
+        rows = records
+        for transform in self.transforms:
+            rows = transform.apply(rows, context)
+        if self.include_from_parent and "parent" in context:
+            parent = context["parent"]
+            extra = {column: parent.get(field) for column, field in self.include_from_parent.items()}
+            for row in rows:
+                row.update(extra)
+        if tracker is not None:
+            rows = tracker.filter(rows)
+        self.stats.increment("rows", len(rows))
+        return rows

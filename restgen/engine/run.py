@@ -1,0 +1,117 @@
+"""Run a spec through a dlt pipeline and summarize what each endpoint did."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from restgen.engine.source import build_source
+from restgen.engine.stats import EndpointStats
+from restgen.errors import RestgenError, RunError
+from restgen.spec import Spec
+
+logger = logging.getLogger(__name__)
+# Faster than dlt's default insert_values for DuckDB and needs no extra package.
+PREFERRED_FORMATS = ("jsonl",)
+
+
+@dataclass
+class RunResult:
+    """What a run loaded: per-endpoint counters and the rows dlt normalized per table."""
+
+    pipeline_name: str
+    dataset_name: str
+    destination: str
+    stats: list[EndpointStats]
+    table_rows: dict[str, int] = field(default_factory=dict)
+    database_path: str | None = None
+
+
+def _root_cause(error: BaseException) -> RestgenError | None:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, RestgenError):
+            return current
+        current = getattr(current, "exception", None) if isinstance(current, PipelineStepFailed) else (current.__cause__ or current.__context__)
+    return None
+
+
+def _loader_format(pipeline: dlt.Pipeline, requested: str | None) -> str | None:
+    if requested:
+        return requested
+    capabilities = pipeline.destination.capabilities()
+    for candidate in PREFERRED_FORMATS:
+        if candidate in capabilities.supported_loader_file_formats:
+            return candidate
+    return None
+
+
+def run_spec(
+    spec: Spec,
+    *,
+    endpoints: Sequence[str] | None = None,
+    destination: str = "duckdb",
+    dataset_name: str | None = None,
+    pipeline_name: str | None = None,
+    full_refresh: bool = False,
+    pipelines_dir: str | Path | None = None,
+    loader_file_format: str | None = None,
+) -> RunResult:
+    """Extract the selected endpoints of ``spec`` and load them into ``destination``.
+
+    Raises RunError with the failing endpoint's message; dlt keeps any package that was
+    extracted but not loaded and loads it first on the next run, and cursor state advances
+    only with the package that carries the rows.
+    """
+    built = build_source(spec, endpoints)
+    name = pipeline_name or spec.source
+    pipeline = dlt.pipeline(
+        pipeline_name=name,
+        destination=destination,
+        dataset_name=dataset_name or spec.source,
+        pipelines_dir=str(pipelines_dir) if pipelines_dir else None,
+    )
+    file_format = _loader_format(pipeline, loader_file_format)
+    logger.info("running %s: endpoints %s into %s dataset %s", spec.file, ", ".join(built.selected), destination, pipeline.dataset_name)
+    try:
+        pipeline.run(built.source, loader_file_format=file_format, refresh="drop_sources" if full_refresh else None)
+    except PipelineStepFailed as exc:
+        cause = _root_cause(exc)
+        if cause is not None:
+            raise type(cause)(str(cause)) from exc
+        message = built.client.redactor.text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise RunError(f"the pipeline failed at step {exc.step}: {message}") from exc
+    finally:
+        built.client.close()
+
+    table_rows: dict[str, int] = {}
+    trace = pipeline.last_trace
+    if trace is not None and trace.last_normalize_info is not None:
+        table_rows = dict(trace.last_normalize_info.row_counts)
+    database = None
+    if destination == "duckdb":
+        credentials: Any = getattr(pipeline.destination_client().config, "credentials", None)
+        database = getattr(credentials, "database", None)
+    return RunResult(name, pipeline.dataset_name, destination, [built.stats[n] for n in built.stats if n in built.selected], table_rows, database)
+
+
+def format_summary(result: RunResult) -> str:
+    """Return the per-endpoint table printed at the end of a run."""
+    rows = [("endpoint", "table", "rows", "pages", "requests", "retries", "seconds")]
+    for stats in result.stats:
+        loaded = result.table_rows.get(stats.table, 0)
+        rows.append((stats.endpoint, stats.table, str(loaded), str(stats.pages), str(stats.requests), str(stats.retries), f"{stats.seconds:.1f}"))
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(width) if index < 2 else cell.rjust(width) for index, (cell, width) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
