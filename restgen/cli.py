@@ -130,8 +130,13 @@ def _configure_logging(debug: bool) -> None:
         stream=sys.stderr,
     )
     if not debug:
-        for noisy in ("urllib3", "dlt"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        logging.getLogger("dlt").addFilter(_drop_empty_column_notes)
+
+
+def _drop_empty_column_notes(record: logging.LogRecord) -> bool:
+    """Hide dlt's note that a column stayed null in one load: sparse API fields make it routine."""
+    return "did not receive any data during this load" not in record.getMessage()
 
 
 COMMANDS = {"validate": _cmd_validate, "schema": _cmd_schema, "list": _cmd_list}
