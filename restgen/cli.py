@@ -80,7 +80,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             continue
         for warning in raw.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        print(f"{path}: ok ({len(raw.document['endpoints'])} endpoints)")
+        count = len(raw.document["endpoints"])
+        print(f"{path}: ok ({count} endpoint{'' if count == 1 else 's'})")
     return 2 if failed else 0
 
 

@@ -72,7 +72,6 @@ def test_validate_mixpanel(capsys: pytest.CaptureFixture[str]) -> None:
     assert err == ""
 
 
-@pytest.mark.xfail(strict=True, reason="prints 'spec.yaml: ok (1 endpoints)'; one endpoint takes the singular")
 def test_validate_one_endpoint_singular(tmp_cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     Path("spec.yaml").write_text(VALID.split("  - name: details")[0], encoding="utf-8")
 

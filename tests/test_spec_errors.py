@@ -48,10 +48,6 @@ def issues_of(path: str) -> list[str]:
     return [str(issue) for issue in caught.value.issues]
 
 
-def owner_fix(reason: str) -> pytest.MarkDecorator:
-    """Mark a case whose current output is wrong. Its expected list is what it should report."""
-    return pytest.mark.xfail(reason=reason, strict=True)
-
 
 INVALID_SPECS = [
     # Keys, required keys and types.
@@ -347,10 +343,6 @@ endpoints:
             "use letters, digits and underscores, and do not start with a digit"
         ],
         id="variable-name-invalid",
-        marks=owner_fix(
-            "reports 'spec.yaml:4:3: variables: ... does not match the pattern ...': the position is the first "
-            "variable's, the path lacks the name and the message shows a regular expression"
-        ),
     ),
     pytest.param(
         extend("""\
@@ -447,10 +439,6 @@ endpoints:
 """,
         ["spec.yaml:4:35: variables.limit.default: expected an integer, got 'abc'"],
         id="variable-default-wrong-type",
-        marks=owner_fix(
-            "read_spec accepts it, so `restgen validate` prints ok for a spec whose every load fails "
-            "unless the variable is set"
-        ),
     ),
     pytest.param(
         """\
@@ -505,7 +493,6 @@ endpoints:
             "use letters, digits and underscores, and do not start with a digit"
         ],
         id="endpoint-name-invalid",
-        marks=owner_fix("reports \"'my-items' does not match the pattern '^[A-Za-z_][A-Za-z0-9_]*$'\": a regular expression, not a rule in words"),
     ),
     pytest.param(
         extend("""\
@@ -592,7 +579,6 @@ dependencies:
 """),
         ["spec.yaml:11:15: dependencies[1].endpoint: endpoint 'b' is already listed in dependencies[0]; keep one of the two"],
         id="dependency-listed-twice-in-section",
-        marks=owner_fix("reports \"endpoint 'b' already sets depends_on in endpoints[1]\", but endpoints[1] sets no depends_on"),
     ),
     # YAML itself.
     pytest.param(
@@ -633,7 +619,6 @@ dependencies:
 """),
         ["spec.yaml:6:18: endpoints[0].primary_key: the YAML tag 'tag:yaml.org,2002:python/tuple' is not allowed; write a plain list"],
         id="python-tag-on-list",
-        marks=owner_fix("a tag on a sequence is dropped without a word, so the spec validates; only scalar and mapping tags are checked"),
     ),
     pytest.param(
         extend("""\
@@ -654,10 +639,6 @@ dependencies:
         MINIMAL + "---\n" + MINIMAL,
         ["spec.yaml:6:1: invalid YAML: a spec is one YAML document, but a second one starts here; remove the '---' line"],
         id="two-yaml-documents",
-        marks=owner_fix(
-            "reports 'invalid YAML: but found another document (expected a single document in the stream at line 1)', "
-            "PyYAML's problem and context glued in the wrong order"
-        ),
     ),
     pytest.param(
         "- restgen: 1\n- source: demo\n",
@@ -668,7 +649,6 @@ dependencies:
         "restgen: 1\nsource: demo\nendpoints: []\n",
         ["spec.yaml:3:12: endpoints: list at least one endpoint"],
         id="empty-endpoints-list",
-        marks=owner_fix("reports jsonschema's '[] should be non-empty', which names neither endpoints nor the fix"),
     ),
 ]
 
@@ -880,7 +860,6 @@ def test_secret_value_not_in_messages(spec_file, how: str) -> None:
     assert [issue.path for issue in caught.value.issues] == ["variables.pin"]
 
 
-@pytest.mark.xfail(strict=True, reason="the message reads 'for a integer variable'; the article should be 'an'")
 def test_secret_invalid_value_message(spec_file) -> None:
     issues = variable_issues(spec_file(VARIABLES_SPEC), environ={**TOKEN_ONLY, "DEMO_PIN": "s3cr3t-pin-value"})
 

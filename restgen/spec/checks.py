@@ -83,6 +83,7 @@ def _check_dependencies(document: Mapping[str, Any], names: dict[str, int], erro
             parents[endpoint["name"]] = (parent, ("endpoints", index, "depends_on"))
 
     dependencies = document.get("dependencies")
+    listed: dict[str, int] = {}
     for index, entry in enumerate(dependencies if isinstance(dependencies, list) else []):
         if not isinstance(entry, dict) or not isinstance(entry.get("endpoint"), str):
             continue
@@ -91,6 +92,10 @@ def _check_dependencies(document: Mapping[str, Any], names: dict[str, int], erro
         if child not in names:
             errors.add((*path, "endpoint"), _not_found("endpoint", child, names))
             continue
+        if child in listed:
+            errors.add((*path, "endpoint"), f"endpoint {child!r} is already listed in dependencies[{listed[child]}]; keep one of the two")
+            continue
+        listed[child] = index
         if child in parents:
             errors.add((*path, "endpoint"), f"endpoint {child!r} already sets depends_on in endpoints[{names[child]}]; keep one of the two")
             continue
@@ -189,6 +194,14 @@ def _check_variables(document: Mapping[str, Any], errors: _Collector) -> set[str
         choices = spec.get("enum")
         if isinstance(choices, list) and "default" in spec and not _has_placeholder(spec["default"]) and spec["default"] not in choices:
             errors.add((*path, "default"), f"default {spec['default']!r} is not one of the allowed values {choices!r}")
+        kind = spec.get("type", "string")
+        if "default" in spec and not _has_placeholder(spec["default"]) and kind != "string":
+            from restgen.spec.variables import convert_value
+
+            try:
+                convert_value(spec["default"], kind)
+            except ValueError as exc:
+                errors.add((*path, "default"), str(exc))
         chooser = spec.get("default_by")
         if isinstance(chooser, dict) and isinstance(chooser.get("variable"), str) and chooser["variable"] not in declared:
             errors.add((*path, "default_by", "variable"), f"unknown variable {chooser['variable']!r}; variables declared: {', '.join(sorted(declared))}")

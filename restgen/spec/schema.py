@@ -19,6 +19,7 @@ from restgen.errors import SpecIssue
 from restgen.spec.yamlload import PathKey, Positions, format_path
 
 SCHEMA_NAME = "restgen-spec.schema.json"
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -99,6 +100,9 @@ def _describe(error: ValidationError, path: PathKey) -> tuple[PathKey, str, bool
     if validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         return path, f"missing required key {missing!r}", False, None
+    if validator == "pattern" and "propertyNames" in error.schema_path:
+        noun = "variable" if path[:1] == ("variables",) else "key"
+        return (*path, str(instance)), f"invalid {noun} name {instance!r}; use letters, digits and underscores, and do not start with a digit", True, None
     if validator == "enum" and "propertyNames" in error.schema_path:
         options = [str(option) for option in error.validator_value]
         noun = "transform" if "explode" in options else "name"
@@ -127,11 +131,20 @@ def _describe(error: ValidationError, path: PathKey) -> tuple[PathKey, str, bool
             return path, f"expected true, false or a '${{variable}}' placeholder, got {instance!r}", False, None
         if hint:
             return path, f"{instance!r} is not {hint}", False, None
+        if error.validator_value == NAME_PATTERN:
+            noun = "variable" if path[:1] == ("variables",) else "endpoint" if path[-1:] == ("name",) else "table" if path[-1:] == ("table_name",) else "source"
+            return path, f"invalid {noun} name {instance!r}; use letters, digits and underscores, and do not start with a digit", False, None
         return path, f"{instance!r} does not match the pattern {error.validator_value!r}", False, None
     if validator == "format" and error.validator_value == "jmespath":
         cause = error.cause
         reason = getattr(cause, "msg", None) or str(cause).splitlines()[0]
         return path, f"invalid jmespath expression {instance!r}: {reason}", False, None
+    if validator == "minItems" and path == ("endpoints",):
+        return path, "list at least one endpoint", False, None
+    if validator == "minimum":
+        return path, f"must be at least {error.validator_value}, got {instance!r}", False, None
+    if validator == "exclusiveMinimum":
+        return path, f"must be greater than {error.validator_value}, got {instance!r}", False, None
     if validator in ("minProperties", "maxProperties") and isinstance(instance, dict):
         return path, "write exactly one transform per list item, e.g. '- drop: [field]'", False, None
     return path, error.message, False, None

@@ -66,7 +66,7 @@ def _from_dlt(source: str, name: str, secret: bool) -> Any:
     return None
 
 
-def _convert(name: str, raw: Any, kind: str) -> Any:
+def convert_value(raw: Any, kind: str) -> Any:
     """Convert ``raw`` to the declared type; raise ValueError with a message naming the type."""
     if kind == "string":
         return raw if isinstance(raw, str) else str(raw)
@@ -137,10 +137,10 @@ class _Resolver:
                 self.issue(name, self._missing_message(name, spec))
             return None
         try:
-            value = _convert(name, raw, spec.get("type", "string"))
+            value = convert_value(raw, spec.get("type", "string"))
         except ValueError as exc:
             shown = "***" if spec.get("secret") else None
-            message = str(exc) if shown is None else f"invalid value for a {spec.get('type')} variable"
+            message = str(exc) if shown is None else f"invalid value for {'an' if str(spec.get('type', '')).startswith(('i', 'a', 'e', 'o', 'u')) else 'a'} {spec.get('type')} variable"
             self.issue(name, f"{message} (set by {origin})")
             return None
         choices = spec.get("enum")

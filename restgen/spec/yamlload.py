@@ -79,6 +79,9 @@ class _Builder:
         if isinstance(node, MappingNode):
             return self.build_mapping(node, path)
         if isinstance(node, SequenceNode):
+            if node.tag != "tag:yaml.org,2002:seq":
+                self.issue(node, path, f"the YAML tag {node.tag!r} is not allowed; write a plain list")
+                return []
             return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
         return self.build_scalar(node, path)
 
@@ -144,6 +147,8 @@ def _syntax_issue(exc: yaml.MarkedYAMLError, text: str, file: str) -> SpecIssue:
     problem = exc.problem or "invalid YAML"
     lines = text.splitlines()
     source_line = lines[line - 1] if 0 < line <= len(lines) else ""
+    if "but found another document" in problem:
+        return SpecIssue(file, line, column, "", "invalid YAML: a spec is one YAML document, but a second one starts here; remove the '---' line")
     if "\t" in source_line[: max(column, 1)] or "'\\t'" in problem:
         message = "a tab character is used for indentation; YAML allows only spaces"
     else:
