@@ -23,6 +23,10 @@ from restgen.transforms import create_transforms
 logger = logging.getLogger(__name__)
 Row = dict[str, Any]
 
+# Response formats by their YAML name: True when the body is spooled to disk and decoded in
+# batches (JSON Lines), False when it is parsed whole as one JSON document.
+RESPONSE_FORMATS: dict[str, bool] = {"json": False, "jsonl": True}
+
 
 def join_url(base_url: str | None, path: str) -> str:
     """Join ``path`` to ``base_url``; an absolute ``path`` is used as is."""
@@ -61,7 +65,7 @@ class EndpointRunner:
         self.headers = endpoint.get("headers") or {}
 
         response = endpoint.get("response") or {}
-        self.jsonl = response.get("format") == "jsonl"
+        self.jsonl = RESPONSE_FORMATS[response.get("format", "json")]
         self.markers: list[str] = list(response.get("incomplete_markers") or [])
         self.batch_size = int(response.get("batch_size", 5000))
         self.rules = [ResponseRule.from_config(rule) for rule in response.get("rules") or []]
