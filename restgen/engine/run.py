@@ -19,6 +19,8 @@ from restgen.spec import Spec
 logger = logging.getLogger(__name__)
 # Faster than dlt's default insert_values for DuckDB and needs no extra package.
 PREFERRED_FORMATS = ("jsonl",)
+# Appended to the default DuckDB file name when the file would be named like the dataset.
+DUCKDB_CLASH_SUFFIX = "_data"
 
 
 @dataclass
@@ -54,6 +56,35 @@ def _loader_format(pipeline: dlt.Pipeline, requested: str | None) -> str | None:
     return None
 
 
+def _avoid_duckdb_name_clash(pipeline: dlt.Pipeline) -> dlt.Pipeline:
+    """Return a pipeline whose DuckDB file is not named like its dataset.
+
+    DuckDB names the catalog of a file after its stem, and ``"x"."table"`` is ambiguous when
+    both a catalog and a schema are called ``x``, so dlt's load fails. restgen's defaults make
+    the pipeline, and so the file, and the dataset all the source name. In that case the default
+    file ``<pipeline>.duckdb`` becomes ``<pipeline>_data.duckdb``. A location the user
+    configured is kept, and a clash there raises RunError naming the fix.
+    """
+    credentials: Any = getattr(pipeline.destination_client().config, "credentials", None)
+    database = getattr(credentials, "database", None)
+    if not isinstance(database, str) or Path(database).stem != pipeline.dataset_name:
+        return pipeline
+    default_file = Path(pipeline.destination.config_params.get("local_dir") or ".") / f"{pipeline.pipeline_name}.duckdb"
+    if Path(database).resolve() != default_file.resolve():
+        raise RunError(
+            f"the DuckDB file {database} is named like the dataset {pipeline.dataset_name!r}, which "
+            "DuckDB cannot tell apart; pass another --dataset or configure another file name"
+        )
+    renamed = default_file.with_name(f"{pipeline.pipeline_name}{DUCKDB_CLASH_SUFFIX}.duckdb")
+    logger.info("loading into %s: the file %s would be named like the dataset %s", renamed, default_file.name, pipeline.dataset_name)
+    return dlt.pipeline(
+        pipeline_name=pipeline.pipeline_name,
+        destination=dlt.destinations.duckdb(credentials=str(renamed)),
+        dataset_name=pipeline.dataset_name,
+        pipelines_dir=pipeline.pipelines_dir,
+    )
+
+
 def run_spec(
     spec: Spec,
     *,
@@ -79,6 +110,8 @@ def run_spec(
         dataset_name=dataset_name or spec.source,
         pipelines_dir=str(pipelines_dir) if pipelines_dir else None,
     )
+    if destination == "duckdb":
+        pipeline = _avoid_duckdb_name_clash(pipeline)
     file_format = _loader_format(pipeline, loader_file_format)
     logger.info("running %s: endpoints %s into %s dataset %s", spec.file, ", ".join(built.selected), destination, pipeline.dataset_name)
     try:
