@@ -113,14 +113,31 @@ class EndpointRunner:
         tracker = None
         if self.incremental is not None:
             tracker = CursorTracker(self.incremental, state if state is not None else {}, self.partition_key(parent), self.name)
-        for window in iter_windows_or_once(tracker):
-            window_context = dict(context)
-            if window is not None:
-                window_context["incremental"] = {"start": window.start_text, "end": window.end_text}
-                logger.info("%s: requesting %s to %s", self.name, window.start_text, window.end_text)
-            yield from self._pages(window_context, tracker, max_pages)
+        try:
+            for window in iter_windows_or_once(tracker):
+                window_context = dict(context)
+                if window is not None:
+                    window_context["incremental"] = {"start": window.start_text, "end": window.end_text}
+                    logger.info("%s: requesting %s to %s", self.name, window.start_text, window.end_text)
+                yield from self._pages(window_context, tracker, max_pages)
+        except RunError as exc:
+            # Paginators, selectors and transforms do not know the endpoint; the user needs it.
+            named = self._named(exc)
+            if named is exc:
+                raise
+            raise named from exc
         if tracker is not None:
             tracker.commit()
+
+    def _named(self, error: RunError) -> RunError:
+        """Return ``error`` with the endpoint name in front of its message (once)."""
+        message = str(error)
+        if message.startswith(f"{self.name}: "):
+            return error
+        try:
+            return type(error)(f"{self.name}: {message}")
+        except TypeError:
+            return RunError(f"{self.name}: {message}")
 
     # -- one request sequence ----------------------------------------------------------------
 
