@@ -12,8 +12,8 @@ from restgen.decode import find_trailing_marker, iter_jsonl_batches
 from restgen.engine.client import non_empty
 from restgen.engine.rules import ResponseRule, first_match
 from restgen.engine.stats import EndpointStats
-from restgen.errors import HttpStatusError, IncompleteBodyError, RunError
-from restgen.http import HttpClient, HttpResponse
+from restgen.errors import HttpStatusError, IncompleteBodyError, RestgenError, RunError
+from restgen.http import HttpClient, HttpResponse, Redactor
 from restgen.incremental import CursorTracker, IncrementalRule, iter_windows_or_once
 from restgen.paginators import Page, PageRequest, create_paginator
 from restgen.selectors import compile_expression, select_records
@@ -40,6 +40,31 @@ def join_url(base_url: str | None, path: str) -> str:
 
 class SkipParent(Exception):
     """A parent record lacks a field and the endpoint skips such parents."""
+
+
+class RedactedCause(Exception):
+    """Stands in for a foreign exception in an error's chain, with its text redacted."""
+
+
+def redact_chain(error: BaseException, redactor: Redactor) -> None:
+    """Replace every non-restgen exception in ``error``'s cause/context chain by a RedactedCause.
+
+    restgen's own messages are redacted when they are built, but the exceptions they are
+    raised from (requests' ConnectionError names the whole URL, API keys included) are not.
+    Tracebacks under ``--debug`` and the trace dlt stores in the pipelines folder print the
+    whole chain, following ``__context__`` even where the context is suppressed.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for attribute in ("__cause__", "__context__"):
+            linked = getattr(current, attribute)
+            if linked is not None and not isinstance(linked, (RestgenError, RedactedCause)):
+                stand_in = RedactedCause(redactor.text(f"{type(linked).__name__}: {linked}"))
+                stand_in.__traceback__ = linked.__traceback__
+                setattr(current, attribute, stand_in)
+        current = current.__cause__ or current.__context__
 
 
 class EndpointRunner:
@@ -121,6 +146,7 @@ class EndpointRunner:
                     logger.info("%s: requesting %s to %s", self.name, window.start_text, window.end_text)
                 yield from self._pages(window_context, tracker, max_pages)
         except RunError as exc:
+            redact_chain(exc, self.client.redactor)
             # Paginators, selectors and transforms do not know the endpoint; the user needs it.
             named = self._named(exc)
             if named is exc:
