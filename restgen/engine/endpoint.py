@@ -188,28 +188,25 @@ class EndpointRunner:
             if response is None:
                 return
             with response:
-                body = None
-                records: list[Row] = []
                 if self.jsonl:
                     for batch in iter_jsonl_batches(response.open(), batch_size=self.batch_size, source=f"{self.name}: {response.display_url}", markers=self.markers):
                         rows = self._finish(batch, context, tracker)
                         if rows:
                             yield rows
+                    paginator.update_state(Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=None, records=[]))
                 else:
                     body = response.json()
                     rule = first_match(self.rules, response.status_code, response.text, body)
                     if rule is not None and self._apply_rule(rule, response.status_code, response.display_url, response.text):
                         return
                     records = select_records(body, self.selector)
-                    page = Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=body, records=records)
+                    # The paginator reads the body before transforms change its records in place.
+                    paginator.update_state(Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=body, records=records))
                     rows = self._finish(records, context, tracker)
                     if rows:
                         yield rows
-                if self.jsonl:
-                    page = Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=None, records=records)
             self.stats.increment("pages")
             page_number += 1
-            paginator.update_state(page)
             if not paginator.has_next_page or (max_pages is not None and page_number >= max_pages):
                 logger.debug("%s: pagination ended at %r", self.name, paginator)
                 return
