@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
+from typing import Any, overload
 from urllib.parse import urljoin, urlsplit
 
 from restgen.decode import find_trailing_marker, iter_jsonl_batches
@@ -36,6 +36,29 @@ def join_url(base_url: str | None, path: str) -> str:
         raise RunError(f"path {path!r} is relative but no base_url is set; set client.base_url or the endpoint's base_url")
     base = base_url if base_url.endswith("/") else base_url + "/"
     return urljoin(base, path.lstrip("/"))
+
+
+class RecordCount(Sequence[Row]):
+    """The number of records of a streamed JSON Lines page, in place of the records.
+
+    Paginators only take ``len(page.records)``, and keeping every record of a large export
+    until the page ends would defeat streaming.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Row]: ...
+
+    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+        raise TypeError("the records of a JSON Lines page were streamed and not kept; only their number is")
 
 
 class SkipParent(Exception):
@@ -189,11 +212,14 @@ class EndpointRunner:
                 return
             with response:
                 if self.jsonl:
+                    received = 0
                     for batch in iter_jsonl_batches(response.open(), batch_size=self.batch_size, source=f"{self.name}: {response.display_url}", markers=self.markers):
+                        received += len(batch)
                         rows = self._finish(batch, context, tracker)
                         if rows:
                             yield rows
-                    paginator.update_state(Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=None, records=[]))
+                    records = RecordCount(received)
+                    paginator.update_state(Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=None, records=records))  # type: ignore[arg-type]
                 else:
                     body = response.json()
                     rule = first_match(self.rules, response.status_code, response.text, body)
