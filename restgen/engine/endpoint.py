@@ -221,7 +221,8 @@ class EndpointRunner:
                     records = RecordCount(received)
                     paginator.update_state(Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=None, records=records))  # type: ignore[arg-type]
                 else:
-                    body = response.json()
+                    # An empty body (a 204, or a 200 without content) is an empty page.
+                    body = response.json() if response.content.strip() else None
                     rule = first_match(self.rules, response.status_code, response.text, body)
                     if rule is not None and self._apply_rule(rule, response.status_code, response.display_url, response.text):
                         return
