@@ -38,6 +38,14 @@ def join_url(base_url: str | None, path: str) -> str:
     return urljoin(base, path.lstrip("/"))
 
 
+def parse_json_or_none(text: str) -> Any:
+    """Return ``text`` parsed as JSON, or None when it is not JSON (or was cut short)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 class RecordCount(Sequence[Row]):
     """The number of records of a streamed JSON Lines page, in place of the records.
 
@@ -257,7 +265,7 @@ class EndpointRunner:
                 stats=self.stats,
             )
         except HttpStatusError as exc:
-            rule = first_match(self.rules, exc.status, exc.body_start)
+            rule = first_match(self.rules, exc.status, exc.body_start, parse_json_or_none(exc.body_start))
             if rule is not None and self._apply_rule(rule, exc.status, exc.url, exc.body_start):
                 return None
             raise RunError(f"{self.name}: {exc}") from exc
