@@ -38,6 +38,10 @@ def join_url(base_url: str | None, path: str) -> str:
     return urljoin(base, path.lstrip("/"))
 
 
+# NOTE: rules on a JSON Lines body see only this much of it; an error text further in is missed.
+RULE_PEEK_BYTES = 64 * 1024
+
+
 def parse_json_or_none(text: str) -> Any:
     """Return ``text`` parsed as JSON, or None when it is not JSON (or was cut short)."""
     try:
@@ -220,6 +224,8 @@ class EndpointRunner:
                 return
             with response:
                 if self.jsonl:
+                    if self._jsonl_rule_skips(response):
+                        return
                     received = 0
                     for batch in iter_jsonl_batches(response.open(), batch_size=self.batch_size, source=f"{self.name}: {response.display_url}", markers=self.markers):
                         received += len(batch)
@@ -277,6 +283,24 @@ class EndpointRunner:
             marker = find_trailing_marker(stream, self.markers)
         if marker is not None:
             raise IncompleteBodyError(f"the body ends with the server marker {marker!r}; the response is incomplete")
+
+    def _jsonl_rule_skips(self, response: HttpResponse) -> bool:
+        """Check the rules against the start of a JSON Lines body; True when a rule skips it.
+
+        ``body_contains`` sees the first RULE_PEEK_BYTES of the body, because a JSON Lines body
+        can be far too large to read twice. ``body_path`` sees the body only when it is a
+        single line within that size, the shape of an error object: evaluated on the first of
+        many records, ``status == 'error'`` would match data.
+        """
+        if not self.rules:
+            return False
+        with response.open() as stream:
+            head = stream.read(RULE_PEEK_BYTES + 1)
+        text = head[:RULE_PEEK_BYTES].decode(response.encoding, errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        single = parse_json_or_none(lines[0]) if len(head) <= RULE_PEEK_BYTES and len(lines) == 1 else None
+        rule = first_match(self.rules, response.status_code, text, single)
+        return rule is not None and self._apply_rule(rule, response.status_code, response.display_url, text)
 
     def _apply_rule(self, rule: ResponseRule, status: int, url: str, text: str | None) -> bool:
         """Return True when the response is skipped; raise RunError when the rule fails the run."""
