@@ -17,7 +17,7 @@ from restgen.http import HttpClient, HttpResponse, Redactor
 from restgen.incremental import CursorTracker, IncrementalRule, iter_windows_or_once
 from restgen.paginators import Page, PageRequest, create_paginator
 from restgen.selectors import compile_expression, select_records
-from restgen.template import TemplateError, iter_placeholders, render
+from restgen.template import TemplateError, iter_placeholders, lookup, render
 from restgen.transforms import create_transforms
 
 logger = logging.getLogger(__name__)
@@ -71,6 +71,20 @@ class RecordCount(Sequence[Row]):
 
     def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
         raise TypeError("the records of a JSON Lines page were streamed and not kept; only their number is")
+
+
+_MISSING = object()
+
+
+def parent_value(parent: Mapping[str, Any], field: str) -> Any:
+    """Return the parent's value at ``field``, a name or a dotted path as in ``${parent.owner.id}``.
+
+    Returns the module's _MISSING marker when the field is absent.
+    """
+    try:
+        return lookup(field, parent)
+    except TemplateError:
+        return _MISSING
 
 
 class SkipParent(Exception):
@@ -148,11 +162,12 @@ class EndpointRunner:
         """Name the cursor state of one parent: its fields this endpoint uses, as JSON."""
         if parent is None:
             return ""
-        return json.dumps({field: parent.get(field) for field in self.parent_fields}, sort_keys=True, default=str)
+        values = {field: parent_value(parent, field) for field in self.parent_fields}
+        return json.dumps({field: None if value is _MISSING else value for field, value in values.items()}, sort_keys=True, default=str)
 
     def check_parent(self, parent: Mapping[str, Any]) -> None:
         """Raise RunError, or SkipParent per ``on_missing_parent_field``, if a needed field is absent."""
-        missing = [field for field in self.parent_fields if field not in parent]
+        missing = [field for field in self.parent_fields if parent_value(parent, field) is _MISSING]
         if not missing:
             return
         message = (
@@ -316,7 +331,8 @@ class EndpointRunner:
             rows = transform.apply(rows, context)
         if self.include_from_parent and "parent" in context:
             parent = context["parent"]
-            extra = {column: parent.get(field) for column, field in self.include_from_parent.items()}
+            extra = {column: parent_value(parent, field) for column, field in self.include_from_parent.items()}
+            extra = {column: None if value is _MISSING else value for column, value in extra.items()}
             for row in rows:
                 row.update(extra)
         if tracker is not None:
