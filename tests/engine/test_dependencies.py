@@ -187,3 +187,28 @@ def test_child_concurrency_within_limit(engine: Engine, api: ApiServer) -> None:
 
     assert api.max_in_flight == 2
     assert engine.column("children", "child") == [1, 2, 3, 4, 5, 6]
+
+
+def test_nested_parent_field(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/repos", lambda request: [{"name": "a", "owner": {"login": "ann"}}, {"name": "b", "owner": {"login": "ben"}}])
+    for login in ("ann", "ben"):
+        api.json_route(f"/users/{login}/keys", lambda request, login=login: [{"key": f"{login}-key"}])
+    child = {"name": "keys", "path": "users/${parent.owner.login}/keys", "depends_on": "repos", "include_from_parent": {"repo": "name"}}
+    spec = engine.write_spec([{"name": "repos", "path": "repos"}, child])
+
+    engine.run(spec)
+
+    assert engine.query("SELECT repo, key FROM keys ORDER BY 1") == [("a", "ann-key"), ("b", "ben-key")]
+
+
+def test_child_selected_alone(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/items", lambda request: [{"id": 1}, {"id": 2}])
+    api.json_route("/details", lambda request: [{"detail": f"d{request.arg('item')}"}])
+    child = {"name": "details", "path": "details", "depends_on": "items", "param_mapping": {"item": "id"}}
+    spec = engine.write_spec([{"name": "items", "path": "items"}, child])
+
+    engine.run(spec, endpoints=["details"])
+
+    assert engine.column("details", "detail") == ["d1", "d2"]
+    assert len(api.requests_to("/items")) == 1
+    assert "items" not in engine.tables()
