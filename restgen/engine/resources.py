@@ -69,10 +69,15 @@ def _child_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], parent:
         batch = parents if isinstance(parents, list) else [parents]
         state = _cursor_state() if runner.incremental else None
         # Child requests of different parents run in parallel; the rate limiter bounds them.
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch))), thread_name_prefix=f"restgen-{runner.name}") as pool:
+        pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch))), thread_name_prefix=f"restgen-{runner.name}")
+        try:
             futures = [pool.submit(_child_pages, runner, record, state) for record in batch]
             for future in futures:
                 yield from future.result()
+        finally:
+            # After a failure the queued parents are dropped: under a tight rate limit they could
+            # delay the error by hours, and the run fails anyway.
+            pool.shutdown(wait=True, cancel_futures=True)
         stats.finish()
 
     return dlt.transformer(rows, data_from=parent, **_hints(endpoint))
