@@ -212,3 +212,26 @@ def test_child_selected_alone(engine: Engine, api: ApiServer) -> None:
     assert engine.column("details", "detail") == ["d1", "d2"]
     assert len(api.requests_to("/items")) == 1
     assert "items" not in engine.tables()
+
+
+def test_child_failure_stops_other_parents(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/parents", lambda request: [{"id": number} for number in range(1, 11)])
+
+    def child(exchange: Any) -> None:
+        if exchange.request.arg("parent") == "1":
+            exchange.send_json({"error": "invalid parent"}, status=400)
+            return
+        # Slow enough that the failure is seen while most parents still wait in the queue.
+        api.wait_for_in_flight(99, timeout=0.2)
+        exchange.send_json([{"child": 1}])
+
+    api.route("/children", child)
+    child_spec = {"name": "children", "path": "children", "depends_on": "parents", "param_mapping": {"parent": "id"}, "parent_concurrency": 2}
+    spec = engine.write_spec([{"name": "parents", "path": "parents"}, child_spec])
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    assert "children: " in err
+    assert "400" in err
+    assert len(api.requests_to("/children")) <= 4

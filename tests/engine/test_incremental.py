@@ -180,3 +180,30 @@ def test_child_cursor_per_parent(engine: Engine, api: ApiServer) -> None:
     assert ranges(api, "/accounts/3/events") == [(ts(1), end)]
     assert engine.query("SELECT account_id, id FROM account_events ORDER BY 1, 2") == [(1, 10), (1, 11), (2, 20), (3, 30), (3, 31)]
     assert engine.cursors("account_events")['{"id": 3}'] == "2024-01-03T20:00:00+00:00"
+
+
+def test_date_range_windows(engine: Engine, api: ApiServer) -> None:
+    # Mixpanel's export: unix-second cursors, inclusive YYYY-MM-DD ranges, a day per request.
+    events = [{"id": 1, "ts": ts(1, 8)}, {"id": 2, "ts": ts(2, 8)}, {"id": 3, "ts": ts(3, 8)}]
+
+    def by_date(request: RecordedRequest) -> dict[str, Any]:
+        start, end = request.arg("from_date") or "", request.arg("to_date") or ""
+        return {"events": [event for event in events if start <= dt.datetime.fromtimestamp(event["ts"], UTC).date().isoformat() <= end]}
+
+    api.json_route("/events", by_date)
+    incremental = {**INCREMENTAL, "initial_value": "2024-01-01", "end_value": "2024-01-03", "range_format": "%Y-%m-%d", "lookback": "1d"}
+    endpoint = event_endpoint(params={"from_date": "${incremental.start}", "to_date": "${incremental.end}"}, incremental=incremental)
+    spec = engine.write_spec([endpoint])
+
+    engine.run(spec)
+
+    dates = [(request.arg("from_date"), request.arg("to_date")) for request in api.requests_to("/events")]
+    assert dates == [("2024-01-01", "2024-01-01"), ("2024-01-02", "2024-01-02"), ("2024-01-03", "2024-01-03")]
+    assert engine.column("events", "id") == [1, 2, 3]
+
+    api.clear()
+    engine.run(spec)
+
+    dates = [(request.arg("from_date"), request.arg("to_date")) for request in api.requests_to("/events")]
+    assert dates == [("2024-01-02", "2024-01-02"), ("2024-01-03", "2024-01-03")]
+    assert engine.query("SELECT count(*), count(DISTINCT id) FROM events") == [(3, 3)]
