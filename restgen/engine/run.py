@@ -114,8 +114,11 @@ def run_spec(
         pipeline = _avoid_duckdb_name_clash(pipeline)
     file_format = _loader_format(pipeline, loader_file_format)
     logger.info("running %s: endpoints %s into %s dataset %s", spec.file, ", ".join(built.selected), destination, pipeline.dataset_name)
+    # drop_resources, not drop_sources: with --endpoint, drop_sources would also drop the tables
+    # and cursors of the endpoints that this run does not load again.
+    refresh = "drop_resources" if full_refresh else None
     try:
-        pipeline.run(built.source, loader_file_format=file_format, refresh="drop_sources" if full_refresh else None)
+        pipeline.run(built.source, loader_file_format=file_format, refresh=refresh)
     except PipelineStepFailed as exc:
         cause = _root_cause(exc)
         if cause is not None:
