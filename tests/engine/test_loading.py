@@ -214,3 +214,19 @@ def test_source_in_user_pipeline(engine: Engine, api: ApiServer, tmp_path: Path)
     finally:
         connection.close()
     assert len(api.requests_to("/items")) == 2
+
+
+def test_full_refresh_keeps_other_endpoints(engine: Engine, api: ApiServer) -> None:
+    serve(api, "/a", [{"id": 1}])
+    serve(api, "/b", [{"id": 2, "day": "2024-01-02"}])
+    incremental = {"cursor_path": "day", "cursor_format": "date", "initial_value": "2024-01-01", "end_value": "2024-01-03"}
+    spec = engine.write_spec([{"name": "a", "path": "a"}, {"name": "b", "path": "b", "incremental": incremental}])
+    engine.cli_run(spec)
+    assert engine.cursors("b") == {"": "2024-01-02T00:00:00+00:00"}
+
+    code, _, err = engine.cli_run(spec, "--endpoint", "a", "--full-refresh")
+
+    assert code == 0, err
+    assert engine.column("a", "id") == [1]
+    assert engine.column("b", "id") == [2]
+    assert engine.cursors("b") == {"": "2024-01-02T00:00:00+00:00"}
