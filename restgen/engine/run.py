@@ -13,7 +13,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 
 from restgen.engine.source import build_source
 from restgen.engine.stats import EndpointStats
-from restgen.errors import RestgenError, RunError
+from restgen.errors import RestgenError, RunError, UsageError
 from restgen.spec import Spec
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _avoid_duckdb_name_clash(pipeline: dlt.Pipeline) -> dlt.Pipeline:
     both a catalog and a schema are called ``x``, so dlt's load fails. restgen's defaults make
     the pipeline, and so the file, and the dataset all the source name. In that case the default
     file ``<pipeline>.duckdb`` becomes ``<pipeline>_data.duckdb``. A location the user
-    configured is kept, and a clash there raises RunError naming the fix.
+    configured is kept, and a clash there raises UsageError naming the fix.
     """
     credentials: Any = getattr(pipeline.destination_client().config, "credentials", None)
     database = getattr(credentials, "database", None)
@@ -71,7 +71,7 @@ def _avoid_duckdb_name_clash(pipeline: dlt.Pipeline) -> dlt.Pipeline:
         return pipeline
     default_file = Path(pipeline.destination.config_params.get("local_dir") or ".") / f"{pipeline.pipeline_name}.duckdb"
     if Path(database).resolve() != default_file.resolve():
-        raise RunError(
+        raise UsageError(
             f"the DuckDB file {database} is named like the dataset {pipeline.dataset_name!r}, which "
             "DuckDB cannot tell apart; pass another --dataset or configure another file name"
         )
