@@ -230,3 +230,18 @@ def test_full_refresh_keeps_other_endpoints(engine: Engine, api: ApiServer) -> N
     assert engine.column("a", "id") == [1]
     assert engine.column("b", "id") == [2]
     assert engine.cursors("b") == {"": "2024-01-02T00:00:00+00:00"}
+
+
+def test_configured_database_clash(engine: Engine, api: ApiServer, monkeypatch: Any) -> None:
+    serve(api, "/items", [{"id": 1}])
+    (engine.tmp_path / "warehouse").mkdir()
+    database = engine.tmp_path / "warehouse" / f"{SOURCE}.duckdb"
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS", str(database))
+    spec = engine.write_spec([{"name": "items", "path": "items"}])
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 2
+    assert f"Error: the DuckDB file {database} is named like the dataset '{SOURCE}'" in err
+    assert "--dataset" in err
+    assert api.requests == []
