@@ -179,17 +179,27 @@ class EndpointRunner:
             raise SkipParent(message)
         raise RunError(message + "; fix the placeholder or set on_missing_parent_field: skip")
 
-    def sequences(self, parent: Mapping[str, Any] | None, state: MutableMapping[str, Any] | None, *, max_pages: int | None = None) -> Iterator[list[Row]]:
+    def sequences(
+        self,
+        parent: Mapping[str, Any] | None,
+        state: MutableMapping[str, Any] | None,
+        *,
+        max_pages: int | None = None,
+        max_windows: int | None = None,
+    ) -> Iterator[list[Row]]:
         """Yield pages of rows for one parent (or none), one request sequence per window.
 
-        The cursor state in ``state`` advances only after every window succeeded.
+        ``max_pages`` and ``max_windows`` cut the sequences short, for a preview. The cursor
+        state in ``state`` advances only after every requested window succeeded.
         """
         context: dict[str, Any] = {"parent": dict(parent)} if parent is not None else {}
         tracker = None
         if self.incremental is not None:
             tracker = CursorTracker(self.incremental, state if state is not None else {}, self.partition_key(parent), self.name)
         try:
-            for window in iter_windows_or_once(tracker):
+            for index, window in enumerate(iter_windows_or_once(tracker)):
+                if max_windows is not None and index >= max_windows:
+                    break
                 window_context = dict(context)
                 if window is not None:
                     window_context["incremental"] = {"start": window.start_text, "end": window.end_text}

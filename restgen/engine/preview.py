@@ -40,7 +40,7 @@ def preview_spec(spec: Spec, endpoints: Sequence[str] | None = None, *, rows: in
             except SkipParent:
                 first_rows[name] = []
                 return []
-        pages = runner.sequences(parent, {}, max_pages=1)
+        pages = runner.sequences(parent, {}, max_pages=1, max_windows=1)
         try:
             page = next(pages, [])
         finally:
