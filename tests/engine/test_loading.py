@@ -245,3 +245,20 @@ def test_configured_database_clash(engine: Engine, api: ApiServer, monkeypatch: 
     assert f"Error: the DuckDB file {database} is named like the dataset '{SOURCE}'" in err
     assert "--dataset" in err
     assert api.requests == []
+
+
+def test_preview_requests_first_window_only(engine: Engine, api: ApiServer) -> None:
+    # The first day has no events; preview must not walk on through later windows.
+    def by_day(request: RecordedRequest) -> list[dict[str, Any]]:
+        return [{"id": 2, "day": "2024-01-02"}] if request.arg("from") == "2024-01-02" else []
+
+    api.json_route("/events", by_day)
+    incremental = {"cursor_path": "day", "cursor_format": "date", "initial_value": "2024-01-01", "end_value": "2024-01-05", "window": "1d"}
+    endpoint = {"name": "events", "path": "events", "params": {"from": "${incremental.start}"}, "incremental": incremental}
+    spec = engine.write_spec([endpoint])
+
+    code, out, err = engine.cli("preview", str(spec), "--var", f"base={api.base_url}")
+
+    assert code == 0, err
+    assert out.splitlines() == ["== events: 0 row(s) shown"]
+    assert [request.arg("from") for request in api.requests_to("/events")] == ["2024-01-01"]
