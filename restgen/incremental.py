@@ -100,6 +100,15 @@ def _floor(value: dt.datetime, step: dt.timedelta) -> dt.datetime:
     return value
 
 
+def _is_date_only(value: Any) -> bool:
+    """Return whether a bound is a date without a time: a date object, YYYY-MM-DD or today-Nd."""
+    if isinstance(value, dt.datetime):
+        return False
+    if isinstance(value, dt.date):
+        return True
+    return isinstance(value, str) and parse_date(value.strip()) is not None
+
+
 @dataclass(frozen=True)
 class Window:
     """One request range, half-open ``[start, stop)``, with the bounds as the request writes them."""
@@ -134,7 +143,11 @@ class IncrementalRule:
         range_end = config.get("range_end", "exclusive")
         end = parse_time(config["end_value"], "iso8601") if config.get("end_value") else None
         if end is not None and range_end == "inclusive":
-            end = _floor(end, granularity(range_format)) + granularity(range_format)
+            if _is_date_only(config["end_value"]):
+                # An inclusive date is the whole day, whatever the precision of the range format.
+                end = _floor(end, dt.timedelta(days=1)) + dt.timedelta(days=1)
+            else:
+                end = _floor(end, granularity(range_format)) + granularity(range_format)
         return cls(
             cursor_path=str(config["cursor_path"]),
             cursor_format=cursor_format,
