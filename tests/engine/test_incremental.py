@@ -207,3 +207,14 @@ def test_date_range_windows(engine: Engine, api: ApiServer) -> None:
     dates = [(request.arg("from_date"), request.arg("to_date")) for request in api.requests_to("/events")]
     assert dates == [("2024-01-02", "2024-01-02"), ("2024-01-03", "2024-01-03")]
     assert engine.query("SELECT count(*), count(DISTINCT id) FROM events") == [(3, 3)]
+
+
+def test_inclusive_date_end_covers_day(engine: Engine, api: ApiServer) -> None:
+    events = [{"id": 1, "ts": ts(2, 6)}, {"id": 2, "ts": ts(3, 18)}]
+    serve_range(api, "/events", events)
+    spec = engine.write_spec([event_endpoint(incremental={**INCREMENTAL, "initial_value": "2024-01-02", "end_value": "2024-01-03"})])
+
+    engine.run(spec)
+
+    assert ranges(api, "/events") == [(ts(2), ts(2, 23, 59, 59)), (ts(3), ts(3, 23, 59, 59))]
+    assert engine.column("events", "id") == [1, 2]
