@@ -38,7 +38,7 @@ def join_url(base_url: str | None, path: str) -> str:
     return urljoin(base, path.lstrip("/"))
 
 
-# NOTE: rules on a JSON Lines body see only this much of it; an error text further in is missed.
+# NOTE: rules test only this many bytes of a JSON Lines body, so an error text further in is missed.
 RULE_PEEK_BYTES = 64 * 1024
 
 
@@ -312,10 +312,10 @@ class EndpointRunner:
     def _jsonl_rule_skips(self, response: HttpResponse) -> bool:
         """Check the rules against the start of a JSON Lines body; True when a rule skips it.
 
-        ``body_contains`` sees the first RULE_PEEK_BYTES of the body, because a JSON Lines body
-        can be far too large to read twice. ``body_path`` sees the body only when it is a
-        single line within that size, the shape of an error object: evaluated on the first of
-        many records, ``status == 'error'`` would match data.
+        ``body_contains`` is tested on the first RULE_PEEK_BYTES of the body, because a JSON
+        Lines body can be far too large to read twice. ``body_path`` is evaluated only on a body
+        of a single line within that size, the shape of an error object, because on the first
+        of many records ``status == 'error'`` would match data.
         """
         if not self.rules:
             return False
