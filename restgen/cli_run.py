@@ -28,12 +28,12 @@ def _add_spec_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_load_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--destination", default="duckdb", help="dlt destination name (default: duckdb, a file <pipeline-name>.duckdb in the working directory)")
+    parser.add_argument("--destination", default="duckdb", help="dlt destination name (default: duckdb, a file <pipeline-name>.duckdb in the working directory, or <pipeline-name>_data.duckdb when the dataset has the same name, which DuckDB cannot tell apart)")
     parser.add_argument("--dataset", metavar="NAME", help="dataset (schema) name; default the spec's source")
     parser.add_argument("--pipeline-name", metavar="NAME", help="dlt pipeline name; default the spec's source")
     parser.add_argument("--pipelines-dir", metavar="DIR", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
     parser.add_argument("--loader-file-format", metavar="FORMAT", help="dlt loader file format; default jsonl where the destination supports it")
-    parser.add_argument("--full-refresh", action="store_true", help="drop the source's tables and cursor state first, then load everything again")
+    parser.add_argument("--full-refresh", action="store_true", help="drop the selected endpoints' tables and cursor state first, then load them again from the start")
 
 
 def add_run_commands(commands: Any, add_debug: Callable[[argparse.ArgumentParser], None]) -> None:
