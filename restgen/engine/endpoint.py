@@ -12,7 +12,7 @@ from restgen.decode import find_trailing_marker, iter_jsonl_batches
 from restgen.engine.client import non_empty
 from restgen.engine.rules import ResponseRule, first_match
 from restgen.engine.stats import EndpointStats
-from restgen.errors import HttpStatusError, IncompleteBodyError, RestgenError, RunError
+from restgen.errors import HttpStatusError, IncompleteBodyError, RestgenError, RunError, TransformError
 from restgen.http import HttpClient, HttpResponse, Redactor
 from restgen.incremental import CursorTracker, IncrementalRule, iter_windows_or_once
 from restgen.paginators import Page, PageRequest, create_paginator
@@ -344,6 +344,12 @@ class EndpointRunner:
             extra = {column: parent_value(parent, field) for column, field in self.include_from_parent.items()}
             extra = {column: None if value is _MISSING else value for column, value in extra.items()}
             for row in rows:
+                for column, value in extra.items():
+                    if column in row and row[column] != value:
+                        raise TransformError(
+                            f"{self.name}: include_from_parent would overwrite the field {column!r} "
+                            f"({row[column]!r}) with the parent's {value!r}; choose another column name"
+                        )
                 row.update(extra)
         if tracker is not None:
             rows = tracker.filter(rows)

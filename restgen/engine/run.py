@@ -122,7 +122,8 @@ def run_spec(
     except PipelineStepFailed as exc:
         cause = _root_cause(exc)
         if cause is not None:
-            raise type(cause)(str(cause)) from exc
+            # The cause already carries the endpoint and a redacted message; dlt's wrapper adds nothing for the user.
+            raise cause from None
         message = built.client.redactor.text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise RunError(f"the pipeline failed at step {exc.step}: {message}") from exc
     finally:

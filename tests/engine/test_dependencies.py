@@ -235,3 +235,20 @@ def test_child_failure_stops_other_parents(engine: Engine, api: ApiServer) -> No
     assert "children: " in err
     assert "400" in err
     assert len(api.requests_to("/children")) <= 4
+
+
+def test_include_from_parent_collision_fails(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/users", lambda request: USERS)
+    api.json_route("/orders", lambda request: [{"order": 1, "user_name": "someone else"}])
+    endpoints = [
+        {"name": "users", "path": "users"},
+        {"name": "orders", "path": "orders", "depends_on": "users", "param_mapping": {"user_id": "id"}, "include_from_parent": {"user_name": "name"}},
+    ]
+    spec = engine.write_spec(endpoints)
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    assert "include_from_parent would overwrite the field 'user_name'" in err
+    assert "Traceback" not in err
+    assert "orders" not in engine.tables()
