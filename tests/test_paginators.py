@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from restgen.errors import PaginationError
-from restgen.paginators import (
+from restgen.pagination import (
     PAGINATORS,
     Page,
     PageRequest,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from restgen.http import AUTH_TYPES
-from restgen.paginators import PAGINATORS
+from restgen.pagination import PAGINATORS
 from restgen.spec.schema import spec_schema
 from restgen.transforms import TRANSFORMS
 from restgen.engine.endpoint import RESPONSE_FORMATS
@@ -40,7 +40,7 @@ def test_response_formats_match_decoders() -> None:
 
 def test_paginator_options_match_schema() -> None:
     """Every option the schema allows for a paginator type is a constructor option, and back."""
-    from restgen.paginators import option_names
+    from restgen.pagination import option_names
 
     union = _endpoint()["properties"]["pagination"]
     for branch in union["allOf"]:

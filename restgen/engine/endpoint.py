@@ -15,7 +15,7 @@ from restgen.engine.stats import EndpointStats
 from restgen.errors import HttpStatusError, IncompleteBodyError, RestgenError, RunError, TransformError
 from restgen.http import HttpClient, HttpResponse, Redactor
 from restgen.incremental import CursorTracker, IncrementalRule, iter_windows_or_once
-from restgen.paginators import Page, PageRequest, create_paginator
+from restgen.pagination import Page, PageRequest, create_paginator
 from restgen.selectors import compile_expression, select_records
 from restgen.template import TemplateError, iter_placeholders, lookup, render
 from restgen.transforms import create_transforms
