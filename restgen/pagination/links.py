@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 from jmespath.parser import ParsedResult
 from requests.utils import parse_header_links
 
 from restgen.errors import PaginationError
+from restgen.http.redact import Redactor
 from restgen.pagination.base import Page, PageRequest, Paginator, _optional_path, _required_str
 from restgen.selectors import json_type_name, search
 
-# NOTE: a stand-in until the HTTP layer exposes its redaction. Query values whose parameter
-# name contains one of these words are masked in messages and reprs.
-_SECRET_WORDS = ("token", "secret", "password", "key", "signature", "auth")
+# Hides userinfo and the values of WELL_KNOWN_SENSITIVE_PARAMS in the URLs of messages and reprs.
+# NOTE: paginators do not get the client's redactor, so a URL in a PaginationError still
+# shows the spec's own secrets and sensitive_params.
+_REDACTOR = Redactor()
 
 
 class _NextUrlBase(Paginator):
@@ -47,7 +49,7 @@ class _NextUrlBase(Paginator):
         if first_page is not None:
             raise PaginationError(
                 f"{self.type_name} paginator: page {self.pages_fetched} links to "
-                f"{_display_url(next_url)}, which was already fetched as page {first_page}, "
+                f"{_REDACTOR.url(next_url)}, which was already fetched as page {first_page}, "
                 f"so paging would loop; check {self._describe_source()}"
             )
         self._seen[next_url] = self.pages_fetched + 1
@@ -59,7 +61,7 @@ class _NextUrlBase(Paginator):
         request.params.clear()
 
     def __repr__(self) -> str:
-        next_url = _display_url(self.next_url) if self.next_url else None
+        next_url = _REDACTOR.url(self.next_url) if self.next_url else None
         return f"{type(self).__name__}(next_url={next_url!r}, pages_fetched={self.pages_fetched})"
 
 
@@ -153,18 +155,3 @@ class LinkHeaderPaginator(_NextUrlBase):
 
     def stop_conditions(self) -> list[str]:
         return [f"no Link header with rel={self.rel!r}"]
-
-
-def _display_url(url: str) -> str:
-    """Return ``url`` with the values of secret-looking query parameters masked."""
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(_looks_secret(name) for name, _ in pairs):
-        return url
-    masked = [(name, "***" if _looks_secret(name) else value) for name, value in pairs]
-    return urlunsplit(parts._replace(query=urlencode(masked, safe="*")))
-
-
-def _looks_secret(name: str) -> bool:
-    lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
