@@ -19,9 +19,19 @@ import jmespath
 
 from restgen.errors import IncrementalError
 from restgen.spec.variables import parse_date
+from restgen.timeformat import (
+    UTC,
+    assume_utc,
+    format_time,
+    granularity,
+    midnight_utc,
+    parse_iso8601,
+    parse_pattern,
+    parse_unix_ms,
+    parse_unix_seconds,
+)
 
 logger = logging.getLogger(__name__)
-UTC = dt.timezone.utc
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 STATE_KEY = "restgen_cursors"
@@ -36,59 +46,31 @@ def parse_duration(text: str) -> dt.timedelta:
 
 
 def parse_time(value: Any, time_format: str) -> dt.datetime:
-    """Read a cursor or bound value as an aware UTC datetime; raise ValueError when it does not parse.
+    """Read a cursor or bound value as an aware datetime; raise ValueError when it does not parse.
 
     Datetimes and dates are accepted whatever the format says, because transforms such as
-    ``to_timestamp`` may already have converted the value. Naive times are read as UTC.
+    ``to_timestamp`` may already have converted the value. A number is read as unix seconds
+    in every format but ``unix_ms``. Naive times are read as UTC, and a time with an offset
+    keeps it. Raises OverflowError for a time out of range, and with a unix format TypeError
+    for a value that is neither a number nor a string.
     """
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        return assume_utc(value)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=UTC)
+        return midnight_utc(value)
     if isinstance(value, bool) or value is None:
         raise ValueError(f"{value!r} is not a time")
-    if time_format in ("unix_seconds", "unix_ms") or isinstance(value, (int, float)):
-        number = float(value)
-        if time_format == "unix_ms":
-            number /= 1000.0
-        return dt.datetime.fromtimestamp(number, tz=UTC)
+    if time_format == "unix_ms":
+        return parse_unix_ms(value)
+    if time_format == "unix_seconds" or isinstance(value, (int, float)):
+        return parse_unix_seconds(value)
     text = str(value).strip()
     if time_format in ("iso8601", "date"):
         relative = parse_date(text)  # YYYY-MM-DD, today, yesterday, today-Nd
         if relative is not None:
-            return dt.datetime(relative.year, relative.month, relative.day, tzinfo=UTC)
-        parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    parsed = dt.datetime.strptime(text, time_format)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_time(value: dt.datetime, time_format: str) -> str | int:
-    """Write a UTC datetime in ``time_format`` (unix formats give integers)."""
-    if time_format == "unix_seconds":
-        return int(value.timestamp())
-    if time_format == "unix_ms":
-        return int(value.timestamp() * 1000)
-    if time_format == "date":
-        return value.date().isoformat()
-    if time_format == "iso8601":
-        return value.isoformat().replace("+00:00", "Z")
-    return value.strftime(time_format)
-
-
-def granularity(time_format: str) -> dt.timedelta:
-    """Return the smallest step a format can write: the gap between an inclusive end and the next start."""
-    if time_format == "date" or (("%d" in time_format or "%j" in time_format) and "%H" not in time_format):
-        return dt.timedelta(days=1)
-    if time_format == "unix_ms" or "%f" in time_format:
-        return dt.timedelta(milliseconds=1)
-    if time_format == "iso8601":
-        return dt.timedelta(microseconds=1)
-    if "%S" in time_format or time_format == "unix_seconds" or "%s" in time_format:
-        return dt.timedelta(seconds=1)
-    if "%M" in time_format:
-        return dt.timedelta(minutes=1)
-    return dt.timedelta(hours=1)
+            return midnight_utc(relative)
+        return parse_iso8601(text)
+    return parse_pattern(text, time_format)
 
 
 def _floor(value: dt.datetime, step: dt.timedelta) -> dt.datetime:

@@ -27,7 +27,7 @@ import json
 from abc import ABC, abstractmethod
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from jmespath.parser import ParsedResult
@@ -35,11 +35,11 @@ from jmespath.parser import ParsedResult
 from restgen.errors import TransformError
 from restgen.selectors import compile_expression, json_type_name, search
 from restgen.template import TemplateError, iter_placeholders, render
+from restgen.timeformat import converter, to_utc
 
 Record = dict[str, Any]
 OnConflict = Literal["error", "keep_outer", "keep_nested"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _FILL_KEY_PREFIX = "restgen:"
 
 
@@ -423,7 +423,7 @@ class ToTimestamp(Transform):
         if not self.fields:
             raise ValueError("fields must list at least one field name")
         self.time_format = time_format
-        self._convert = _timestamp_converter(time_format)
+        self._convert = converter(time_format)
 
     @classmethod
     def from_options(cls, options: Any) -> Transform:
@@ -438,7 +438,7 @@ class ToTimestamp(Transform):
                 if value is None:
                     continue
                 if isinstance(value, datetime):
-                    row[field] = _to_utc(value)
+                    row[field] = to_utc(value)
                     continue
                 try:
                     row[field] = convert(value)
@@ -552,62 +552,6 @@ def apply_transforms(
     for transform in transforms:
         rows = transform.apply(rows, context)
     return rows
-
-
-def _timestamp_converter(time_format: str) -> Callable[[Any], datetime]:
-    if time_format == "unix_seconds":
-        return lambda value: _EPOCH + timedelta(seconds=_number(value))
-    if time_format == "unix_ms":
-        return lambda value: _EPOCH + timedelta(milliseconds=_number(value))
-    if time_format == "iso8601":
-        return _parse_iso8601
-    if time_format == "date":
-        return _parse_date
-    if isinstance(time_format, str) and "%" in time_format:
-        return lambda value: _parse_pattern(value, time_format)
-    raise ValueError(
-        f"format must be unix_seconds, unix_ms, iso8601, date or a strftime pattern with "
-        f"% directives, got {time_format!r}"
-    )
-
-
-def _number(value: Any) -> float | int:
-    if isinstance(value, bool):
-        raise TypeError("a boolean is not a timestamp")
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        return int(text) if text.lstrip("-").isdigit() else float(text)
-    raise TypeError(f"expected a number, got {type(value).__name__}")
-
-
-def _parse_iso8601(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected ISO 8601 text, got {type(value).__name__}")
-    text = value.strip()
-    # Python 3.10's fromisoformat does not accept the Z suffix.
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    return _to_utc(datetime.fromisoformat(text))
-
-
-def _parse_date(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected YYYY-MM-DD text, got {type(value).__name__}")
-    return datetime.combine(date.fromisoformat(value.strip()), time(), tzinfo=timezone.utc)
-
-
-def _parse_pattern(value: Any, pattern: str) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"expected text in the form {pattern!r}, got {type(value).__name__}")
-    return _to_utc(datetime.strptime(value, pattern))
-
-
-def _to_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
 
 
 def _digest(value: Any) -> str:
