@@ -21,9 +21,9 @@ def _parse_vars(items: list[str] | None) -> dict[str, str]:
     return values
 
 
-def _add_spec_options(parser: argparse.ArgumentParser) -> None:
+def _add_spec_options(parser: argparse.ArgumentParser, verb: str = "load") -> None:
     parser.add_argument("spec", metavar="SPEC", help="spec file")
-    parser.add_argument("--endpoint", action="append", metavar="NAME", help="load only this endpoint (repeatable); default every enabled endpoint")
+    parser.add_argument("--endpoint", action="append", metavar="NAME", help=f"{verb} only this endpoint (repeatable); default every enabled endpoint")
     parser.add_argument("--var", action="append", metavar="NAME=VALUE", help="set a spec variable (repeatable); beats environment and defaults")
 
 
@@ -31,7 +31,7 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--destination", default="duckdb", help="dlt destination name (default: duckdb, a file <pipeline-name>.duckdb in the working directory, or <pipeline-name>_data.duckdb when the dataset has the same name, which DuckDB cannot tell apart)")
     parser.add_argument("--dataset", metavar="NAME", help="dataset (schema) name; default the spec's source")
     parser.add_argument("--pipeline-name", metavar="NAME", help="dlt pipeline name; default the spec's source")
-    parser.add_argument("--pipelines-dir", metavar="DIR", help="where dlt keeps pipeline state (default: ~/.dlt/pipelines)")
+    parser.add_argument("--pipelines-dir", metavar="DIR", help="where dlt keeps pipeline state and cursors (default: dlt's, ~/.dlt/pipelines or /var/dlt/pipelines for root)")
     parser.add_argument("--loader-file-format", metavar="FORMAT", help="dlt loader file format; default jsonl where the destination supports it")
     parser.add_argument("--full-refresh", action="store_true", help="drop the selected endpoints' tables and cursor state first, then load them again from the start")
 
@@ -47,7 +47,7 @@ def add_run_commands(commands: Any, add_debug: Callable[[argparse.ArgumentParser
     _add_spec_options(run)
     _add_load_options(run)
     run.add_argument("--preview", action="store_true", help="fetch the first page of each endpoint and print a few rows; load nothing")
-    run.add_argument("--rows", type=int, default=5, help="rows shown per endpoint with --preview (default 5)")
+    run.add_argument("--rows", type=int, default=5, help="rows shown per endpoint; needs --preview (default 5)")
     add_debug(run)
 
     preview = commands.add_parser(
@@ -57,7 +57,7 @@ def add_run_commands(commands: Any, add_debug: Callable[[argparse.ArgumentParser
         "apply the selector and transforms, and print a few rows. Nothing is loaded and no state changes. "
         "Example: restgen preview configs/mixpanel.yaml --endpoint engage",
     )
-    _add_spec_options(preview)
+    _add_spec_options(preview, verb="preview")
     preview.add_argument("--rows", type=int, default=5, help="rows shown per endpoint (default 5)")
     add_debug(preview)
 
@@ -86,6 +86,8 @@ def add_run_commands(commands: Any, add_debug: Callable[[argparse.ArgumentParser
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.preview:
         return _cmd_preview(args)
+    if args.rows != 5:
+        raise UsageError("--rows applies to --preview; add --preview or drop --rows")
     from restgen.engine.run import format_summary, run_spec
     from restgen.spec import load_spec
 
@@ -128,14 +130,19 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from restgen.demo import DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USER
     from restgen.simulator import MixpanelSimulator
 
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port {args.port}: a port is a number from 0 to 65535 (0 picks a free one)")
     simulator = MixpanelSimulator(seed=args.seed, days=args.days, username=DEMO_USER, secret=DEMO_SECRET, project_id=DEMO_PROJECT_ID)
-    print(
-        f"Mixpanel simulator: MIXPANEL_USERNAME={DEMO_USER} MIXPANEL_SECRET={DEMO_SECRET} "
-        f"MIXPANEL_PROJECT_ID={DEMO_PROJECT_ID}; set MIXPANEL_API_HOST and MIXPANEL_EXPORT_HOST "
-        "to the URL logged below. Ctrl-C stops it.",
-        file=sys.stderr,
-    )
-    simulator.serve_forever(port=args.port)
+    try:
+        url = simulator.start(port=args.port)
+    except OSError as exc:
+        raise UsageError(f"--port {args.port}: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; choose another port or 0") from exc
+    print("# Point configs/mixpanel.yaml at the simulator by pasting these lines into a shell:")
+    print(f"export MIXPANEL_API_HOST={url} MIXPANEL_EXPORT_HOST={url}")
+    print(f"export MIXPANEL_USERNAME={DEMO_USER} MIXPANEL_SECRET={DEMO_SECRET} MIXPANEL_PROJECT_ID={DEMO_PROJECT_ID}")
+    print(f"# then: restgen run configs/mixpanel.yaml --var start_date={simulator.history_start.isoformat()}", flush=True)
+    print("Serving until Ctrl-C.", file=sys.stderr, flush=True)
+    simulator.serve_forever()
     return 0
 
 

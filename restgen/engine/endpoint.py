@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Iterator, Mapping, MutableMapping, Sequence
@@ -12,7 +13,7 @@ from restgen.decode import find_trailing_marker, iter_jsonl_batches
 from restgen.engine.client import non_empty
 from restgen.engine.rules import ResponseRule, first_match
 from restgen.engine.stats import EndpointStats
-from restgen.errors import HttpStatusError, IncompleteBodyError, RestgenError, RunError, TransformError
+from restgen.errors import HttpStatusError, IncompleteBodyError, PaginationError, RestgenError, RunError, TransformError
 from restgen.http import HttpClient, HttpResponse, Redactor
 from restgen.incremental import CursorTracker, IncrementalRule, iter_windows_or_once
 from restgen.pagination import Page, PageRequest, create_paginator
@@ -147,6 +148,7 @@ class EndpointRunner:
         self.pagination = dict(endpoint.get("pagination") or {"type": "single_page"})
         self.transforms = create_transforms(endpoint.get("transforms") or [])
         self.incremental = IncrementalRule.from_config(endpoint["incremental"]) if endpoint.get("incremental") else None
+        self._selector_checked = False
         self.count_every_page = endpoint.get("rate_limit_pages", "all") == "all"
 
         self.include_from_parent: dict[str, str] = dict(endpoint.get("include_from_parent") or {})
@@ -243,6 +245,7 @@ class EndpointRunner:
         paginator = create_paginator(self.pagination)
         paginator.init_request(request)
         page_number = 0
+        previous_digest: bytes | None = None
         while True:
             response = self._send(request, counted=self.count_every_page or page_number == 0)
             if response is None:
@@ -265,9 +268,13 @@ class EndpointRunner:
                     rule = first_match(self.rules, response.status_code, response.text, body)
                     if rule is not None and self._apply_rule(rule, response.status_code, response.display_url, response.text):
                         return
+                    if page_number == 0 and self.selector is not None and body is not None:
+                        self._warn_if_selector_empty(body, response.display_url)
                     records = select_records(body, self.selector)
                     # The paginator reads the body before transforms change its records in place.
                     paginator.update_state(Page(request=request, status=response.status_code, headers=response.headers, url=response.url, body=body, records=records))
+                    # After the paginator, so its own more precise loop checks speak first.
+                    previous_digest = self._check_repeated_page(response.content, records, previous_digest, page_number)
                     rows = self._finish(records, context, tracker)
                     if rows:
                         yield rows
@@ -277,6 +284,32 @@ class EndpointRunner:
                 logger.debug("%s: pagination ended at %r", self.name, paginator)
                 return
             paginator.update_request(request)
+
+    def _warn_if_selector_empty(self, body: Any, url: str) -> None:
+        """Log once when data_selector finds nothing, the usual sign of a misspelt key."""
+        if self._selector_checked:
+            return
+        self._selector_checked = True
+        if self.selector is not None and self.selector.search(body) is None:
+            keys = ", ".join(sorted(body)[:20]) if isinstance(body, dict) else type(body).__name__
+            logger.warning("%s: data_selector %r matched nothing in the response of %s (top-level keys: %s)", self.name, self.selector.expression, url, keys)
+
+    def _check_repeated_page(self, content: bytes, records: list[Row], previous: bytes | None, page_number: int) -> bytes | None:
+        """Raise PaginationError when a page repeats the previous one byte for byte.
+
+        A server that ignores the page parameter answers every page alike, and a paginator
+        without a total would then never stop.
+        """
+        if self.pagination.get("type", "single_page") == "single_page" or not records:
+            return None
+        digest = hashlib.sha1(content).digest()
+        if digest == previous:
+            raise PaginationError(
+                f"{self.name}: page {page_number + 1} has the same body as page {page_number}; the server "
+                "seems to ignore the pagination parameters, so check the pagination settings or set a "
+                "total path or max_pages"
+            )
+        return digest
 
     def _send(self, request: PageRequest, *, counted: bool) -> HttpResponse | None:
         check = None

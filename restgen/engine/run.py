@@ -46,6 +46,13 @@ def _root_cause(error: BaseException) -> RestgenError | None:
     return None
 
 
+def _first_lines(error: BaseException, limit: int = 3) -> str:
+    """Return the type and first lines of an error's message, for a one-screen Error: line."""
+    lines = [line for line in str(error).splitlines() if line.strip()][:limit]
+    text = " ".join(line.strip() for line in lines)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
 def _loader_format(pipeline: dlt.Pipeline, requested: str | None) -> str | None:
     if requested:
         return requested
@@ -56,30 +63,44 @@ def _loader_format(pipeline: dlt.Pipeline, requested: str | None) -> str | None:
     return None
 
 
-def _avoid_duckdb_name_clash(pipeline: dlt.Pipeline) -> dlt.Pipeline:
-    """Return a pipeline whose DuckDB file is not named like its dataset.
+def _duckdb_in_working_directory(pipeline: dlt.Pipeline) -> dlt.Pipeline:
+    """Return a pipeline whose default DuckDB file is in the current directory and not named like the dataset.
 
-    DuckDB names the catalog of a file after its stem, and ``"x"."table"`` is ambiguous when
-    both a catalog and a schema are called ``x``, so dlt's load fails. restgen's defaults make
-    the pipeline, and so the file, and the dataset all the source name. In that case the default
-    file ``<pipeline>.duckdb`` becomes ``<pipeline>_data.duckdb``. A location the user
-    configured is kept, and a clash there raises UsageError naming the fix.
+    dlt remembers the directory where a pipeline first ran and keeps its default file
+    ``<pipeline>.duckdb`` there, so a later run from elsewhere would write to the old place;
+    restgen promises the working directory. DuckDB also names the catalog of a file after its
+    stem, and ``"x"."table"`` is ambiguous when both a catalog and a schema are called ``x``,
+    so when the pipeline and the dataset share a name the file becomes
+    ``<pipeline>_data.duckdb``. A file the user configured is kept, and a clash there raises
+    UsageError naming the fix.
     """
     credentials: Any = getattr(pipeline.destination_client().config, "credentials", None)
     database = getattr(credentials, "database", None)
-    if not isinstance(database, str) or Path(database).stem != pipeline.dataset_name:
+    if not isinstance(database, str):
         return pipeline
-    default_file = Path(pipeline.destination.config_params.get("local_dir") or ".") / f"{pipeline.pipeline_name}.duckdb"
-    if Path(database).resolve() != default_file.resolve():
-        raise UsageError(
-            f"the DuckDB file {database} is named like the dataset {pipeline.dataset_name!r}, which "
-            "DuckDB cannot tell apart; pass another --dataset or configure another file name"
-        )
-    renamed = default_file.with_name(f"{pipeline.pipeline_name}{DUCKDB_CLASH_SUFFIX}.duckdb")
-    logger.info("loading into %s: the file %s would be named like the dataset %s", renamed, default_file.name, pipeline.dataset_name)
+    configured = Path(database)
+    try:
+        first_directory = Path(pipeline.get_local_state_val("initial_cwd"))
+    except KeyError:
+        first_directory = Path.cwd()
+    dlt_default = first_directory / f"{pipeline.pipeline_name}.duckdb"
+    if configured.resolve() != dlt_default.resolve():
+        if configured.stem == pipeline.dataset_name:
+            raise UsageError(
+                f"the DuckDB file {database} is named like the dataset {pipeline.dataset_name!r}, which "
+                "DuckDB cannot tell apart; pass another --dataset or configure another file name"
+            )
+        return pipeline
+
+    suffix = DUCKDB_CLASH_SUFFIX if pipeline.pipeline_name == pipeline.dataset_name else ""
+    target = Path.cwd() / f"{pipeline.pipeline_name}{suffix}.duckdb"
+    if configured.resolve() == target.resolve():
+        return pipeline
+    if suffix:
+        logger.info("loading into %s: the file %s would be named like the dataset %s", target, configured.name, pipeline.dataset_name)
     return dlt.pipeline(
         pipeline_name=pipeline.pipeline_name,
-        destination=dlt.destinations.duckdb(credentials=str(renamed)),
+        destination=dlt.destinations.duckdb(credentials=str(target)),
         dataset_name=pipeline.dataset_name,
         pipelines_dir=pipeline.pipelines_dir,
     )
@@ -104,15 +125,23 @@ def run_spec(
     """
     built = build_source(spec, endpoints)
     name = pipeline_name or spec.source
-    pipeline = dlt.pipeline(
-        pipeline_name=name,
-        destination=destination,
-        dataset_name=dataset_name or spec.source,
-        pipelines_dir=str(pipelines_dir) if pipelines_dir else None,
-    )
-    if destination == "duckdb":
-        pipeline = _avoid_duckdb_name_clash(pipeline)
-    file_format = _loader_format(pipeline, loader_file_format)
+    try:
+        pipeline = dlt.pipeline(
+            pipeline_name=name,
+            destination=destination,
+            dataset_name=dataset_name or spec.source,
+            pipelines_dir=str(pipelines_dir) if pipelines_dir else None,
+        )
+        if destination == "duckdb":
+            pipeline = _duckdb_in_working_directory(pipeline)
+        file_format = _loader_format(pipeline, loader_file_format)
+    except UsageError:
+        built.client.close()
+        raise
+    except Exception as exc:  # dlt raises many kinds for an unknown or misconfigured destination
+        built.client.close()
+        reason = built.client.redactor.text(_first_lines(exc))
+        raise UsageError(f"cannot set up the destination {destination!r}: {reason}") from exc
     logger.info("running %s: endpoints %s into %s dataset %s", spec.file, ", ".join(built.selected), destination, pipeline.dataset_name)
     # drop_resources, not drop_sources: with --endpoint, drop_sources would also drop the tables
     # and cursors of the endpoints that this run does not load again.
@@ -124,7 +153,10 @@ def run_spec(
         if cause is not None:
             # The cause already carries the endpoint and a redacted message; dlt's wrapper adds nothing for the user.
             raise cause from None
-        message = built.client.redactor.text(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        inner = getattr(exc, "exception", None) or exc
+        if isinstance(inner, KeyboardInterrupt):
+            raise KeyboardInterrupt from exc
+        message = built.client.redactor.text(_first_lines(inner))
         raise RunError(f"the pipeline failed at step {exc.step}: {message}") from exc
     finally:
         built.client.close()

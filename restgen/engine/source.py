@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +15,6 @@ from restgen.engine.stats import EndpointStats
 from restgen.errors import UsageError
 from restgen.http import HttpClient
 from restgen.spec import Spec, load_spec
-
-
-def disable_telemetry() -> None:
-    """Turn dlt's anonymous telemetry off unless the user set it explicitly."""
-    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 
 @dataclass
@@ -50,7 +44,6 @@ def select_endpoints(spec: Spec, names: Sequence[str] | None) -> list[str]:
 
 def build_source(spec: Spec, endpoints: Sequence[str] | None = None) -> BuiltSource:
     """Build the dlt source of a loaded spec, with only the selected endpoints' resources selected."""
-    disable_telemetry()
     selected = select_endpoints(spec, endpoints)
     concurrency = sum(int(endpoint.get("parent_concurrency", 4)) for endpoint in spec.endpoints if endpoint.get("depends_on"))
     client = build_client(spec, pool_size=max(10, concurrency))
