@@ -64,10 +64,16 @@ class RateLimit:
         return windows
 
 
+def window_margin(seconds: float) -> float:
+    """Return how much longer than ``seconds`` a window is held: 1 %, and at least 25 ms."""
+    return max(0.025, seconds * 0.01)
+
+
 class _Bucket:
     """Window history and concurrency slots shared by all requests of one group."""
 
-    def __init__(self, limit: RateLimit) -> None:
+    def __init__(self, limit: RateLimit, margin: Callable[[float], float]) -> None:
+        self._margin = margin
         self._windows = [(seconds, count, deque[float]()) for seconds, count in limit.windows()]
         self._lock = threading.Lock()
         self._semaphore = (
@@ -85,18 +91,20 @@ class _Bucket:
     def reserve(self, now: float) -> float:
         """Record a request at ``now`` and return 0, or return the seconds to wait first.
 
-        NOTE: a start is recorded when the slot is granted, not when the server receives the
-        request, so uneven network latency can still put one request too many in a server's
-        window.
+        A start is recorded when the slot is granted, not when the server receives the request,
+        and a thread may wait some milliseconds for the interpreter lock in between. Each window
+        is therefore held ``margin(seconds)`` longer than its length, so requests that leave
+        unevenly still fit the server's window.
         """
         with self._lock:
             wait = 0.0
             for seconds, count, starts in self._windows:
-                while starts and starts[0] <= now - seconds:
+                held = seconds + self._margin(seconds)
+                while starts and starts[0] <= now - held:
                     starts.popleft()
                 if len(starts) >= count:
                     # Wait until the oldest of the last `count` starts leaves the window.
-                    wait = max(wait, starts[len(starts) - count] + seconds - now)
+                    wait = max(wait, starts[len(starts) - count] + held - now)
             if wait > 0:
                 return wait
             for _seconds, _count, starts in self._windows:
@@ -141,8 +149,10 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        margin: Callable[[float], float] = window_margin,
     ) -> None:
         self._default = default
+        self._margin = margin
         self._clock = clock
         self._sleep = sleep
         self._rules: list[tuple[str, str, _Bucket]] = []
@@ -152,7 +162,7 @@ class RateLimiter:
                     f"rate limit prefix {prefix!r} must be an absolute URL with scheme and host"
                 )
             origin, path = _origin_and_path(prefix)
-            self._rules.append((origin, path.rstrip("/"), _Bucket(limit)))
+            self._rules.append((origin, path.rstrip("/"), _Bucket(limit, self._margin)))
         # Longest path first, so the most specific rule is found first.
         self._rules.sort(key=lambda rule: len(rule[1]), reverse=True)
         self._host_buckets: dict[str, _Bucket] = {}
@@ -170,7 +180,7 @@ class RateLimiter:
         with self._host_buckets_lock:
             bucket = self._host_buckets.get(origin)
             if bucket is None:
-                bucket = self._host_buckets[origin] = _Bucket(self._default)
+                bucket = self._host_buckets[origin] = _Bucket(self._default, self._margin)
             return bucket
 
     @contextmanager

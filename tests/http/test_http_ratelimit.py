@@ -8,6 +8,9 @@ import pytest
 
 from restgen.http import RateLimit, RateLimiter
 
+# Exact waits below assume windows of their nominal length; the default margin has its own test.
+NO_MARGIN = lambda seconds: 0.0  # noqa: E731
+
 
 class FakeClock:
     """A monotonic clock that only moves when a sleep is requested."""
@@ -34,13 +37,13 @@ def start_times(limiter: RateLimiter, clock: FakeClock, url: str, count: int) ->
 
 def test_per_second_window() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_second=2), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_second=2), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     assert start_times(limiter, clock, "https://api.example/x", 5) == [0.0, 0.0, 1.0, 1.0, 2.0]
 
 
 def test_sliding_window_counts_from_each_start() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_second=2), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_second=2), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     with limiter.slot("https://api.example/x"):
         pass
     clock.now = 0.6
@@ -55,19 +58,19 @@ def test_sliding_window_counts_from_each_start() -> None:
 def test_all_windows_apply() -> None:
     clock = FakeClock()
     limit = RateLimit(requests_per_second=10, requests_per_minute=3)
-    limiter = RateLimiter(limit, [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(limit, [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     assert start_times(limiter, clock, "https://api.example/x", 4) == [0.0, 0.0, 0.0, 60.0]
 
 
 def test_fractional_rate() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_second=0.5), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_second=0.5), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     assert start_times(limiter, clock, "https://api.example/x", 3) == [0.0, 2.0, 4.0]
 
 
 def test_uncounted_slot_uses_no_budget() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_second=1), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_second=1), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     with limiter.slot("https://api.example/x"):
         pass
     for _ in range(3):
@@ -78,7 +81,7 @@ def test_uncounted_slot_uses_no_budget() -> None:
 
 def test_hosts_have_separate_budgets() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_second=1), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_second=1), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     for url in ("https://a.example/x", "https://b.example/x", "http://a.example/x"):
         with limiter.slot(url):
             pass
@@ -87,14 +90,14 @@ def test_hosts_have_separate_budgets() -> None:
 
 def test_no_default_means_unlimited() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(None, [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(None, [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     assert start_times(limiter, clock, "https://api.example/x", 5) == [0.0] * 5
 
 
 def test_rule_prefix_matches_path_segments() -> None:
     clock = FakeClock()
     rules = [("https://API.example/v1/export", RateLimit(requests_per_hour=1))]
-    limiter = RateLimiter(None, rules, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(None, rules, clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     with limiter.slot("https://api.example:443/v1/export?from=1"):
         pass
     for url in ("https://api.example/v1/exports", "https://api.example/v1/other"):
@@ -112,7 +115,7 @@ def test_longest_rule_wins_and_shares_budget() -> None:
         ("https://api.example/", RateLimit(requests_per_second=100)),
         ("https://api.example/engage", RateLimit(requests_per_minute=1)),
     ]
-    limiter = RateLimiter(None, rules, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(None, rules, clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     with limiter.slot("https://api.example/engage?page=1"):
         pass
     with limiter.slot("https://api.example/events"):
@@ -125,7 +128,7 @@ def test_longest_rule_wins_and_shares_budget() -> None:
 
 def test_long_wait_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_minute=1), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_minute=1), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     with caplog.at_level(logging.INFO, logger="restgen.http.ratelimit"):
         start_times(limiter, clock, "https://api.example:8443/x", 2)
     messages = [record.getMessage() for record in caplog.records]
@@ -135,7 +138,7 @@ def test_long_wait_logged_at_info(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_short_wait_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock()
-    limiter = RateLimiter(RateLimit(requests_per_second=2), [], clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(RateLimit(requests_per_second=2), [], clock=clock, sleep=clock.sleep, margin=NO_MARGIN)
     with caplog.at_level(logging.INFO, logger="restgen.http.ratelimit"):
         start_times(limiter, clock, "https://api.example/x", 3)
     assert caplog.records == []
@@ -193,3 +196,14 @@ def test_invalid_rate_limit_raises(kwargs: dict[str, float]) -> None:
 def test_rule_without_host_raises() -> None:
     with pytest.raises(ValueError, match="absolute URL"):
         RateLimiter(None, [("/v1/export", RateLimit(requests_per_second=1))])
+
+
+def test_default_margin_holds_window_longer() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(RateLimit(requests_per_second=1), [], clock=clock, sleep=clock.sleep)
+
+    for _ in range(2):
+        with limiter.slot("https://api.example/items"):
+            pass
+
+    assert clock.sleeps == [pytest.approx(1.025)]
