@@ -25,7 +25,7 @@ DUCKDB_CLASH_SUFFIX = "_data"
 
 @dataclass
 class RunResult:
-    """What a run loaded: per-endpoint counters and the rows dlt normalized per table."""
+    """Outcome of a run: per-endpoint counters and the rows dlt normalized per table."""
 
     pipeline_name: str
     dataset_name: str
@@ -67,8 +67,8 @@ def _duckdb_in_working_directory(pipeline: dlt.Pipeline) -> dlt.Pipeline:
     """Return a pipeline whose default DuckDB file is in the current directory and not named like the dataset.
 
     dlt remembers the directory where a pipeline first ran and keeps its default file
-    ``<pipeline>.duckdb`` there, so a later run from elsewhere would write to the old place;
-    restgen promises the working directory. DuckDB also names the catalog of a file after its
+    ``<pipeline>.duckdb`` there, so a later run from elsewhere would write to the old place.
+    restgen writes to the working directory instead. DuckDB also names the catalog of a file after its
     stem, and ``"x"."table"`` is ambiguous when both a catalog and a schema are called ``x``,
     so when the pipeline and the dataset share a name the file becomes
     ``<pipeline>_data.duckdb``. A file the user configured is kept, and a clash there raises
@@ -119,9 +119,9 @@ def run_spec(
 ) -> RunResult:
     """Extract the selected endpoints of ``spec`` and load them into ``destination``.
 
-    Raises RunError with the failing endpoint's message; dlt keeps any package that was
-    extracted but not loaded and loads it first on the next run, and cursor state advances
-    only with the package that carries the rows.
+    Raises RunError with the failing endpoint's message. dlt keeps any package that was
+    extracted but not loaded and loads it first on the next run. Cursor state advances only
+    with the package that carries the rows.
     """
     built = build_source(spec, endpoints)
     name = pipeline_name or spec.source

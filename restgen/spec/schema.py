@@ -76,7 +76,7 @@ def schema_issues(document: Any, positions: Positions, file: str) -> list[SpecIs
 
 def _leaf_errors(errors: Iterable[ValidationError]) -> Iterable[ValidationError]:
     for error in errors:
-        # if/then branches report through "then"; the nested error is the one that says what is wrong.
+        # if/then branches report through "then", and the nested error names the actual problem.
         if error.context and error.validator != "propertyNames":
             yield from _leaf_errors(error.context)
         else:
@@ -132,7 +132,7 @@ def _describe(error: ValidationError, path: PathKey) -> tuple[PathKey, str, bool
         if hint:
             return path, f"{instance!r} is not {hint}", False, None
         if error.validator_value == NAME_PATTERN:
-            noun = "variable" if path[:1] == ("variables",) else "endpoint" if path[-1:] == ("name",) else "table" if path[-1:] == ("table_name",) else "source"
+            noun = _name_noun(path)
             return path, f"invalid {noun} name {instance!r}; use letters, digits and underscores, and do not start with a digit", False, None
         return path, f"{instance!r} does not match the pattern {error.validator_value!r}", False, None
     if validator == "format" and error.validator_value == "jmespath":
@@ -148,6 +148,17 @@ def _describe(error: ValidationError, path: PathKey) -> tuple[PathKey, str, bool
     if validator in ("minProperties", "maxProperties") and isinstance(instance, dict):
         return path, "write exactly one transform per list item, e.g. '- drop: [field]'", False, None
     return path, error.message, False, None
+
+
+def _name_noun(path: PathKey) -> str:
+    """Name what a name pattern applies to at ``path``, for the message."""
+    if path[:1] == ("variables",):
+        return "variable"
+    if path[-1:] == ("name",):
+        return "endpoint"
+    if path[-1:] == ("table_name",):
+        return "table"
+    return "source"
 
 
 def _as_list(value: Any) -> list[Any]:
