@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.common.schema.utils import has_table_seen_data
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from restgen.engine.source import build_source
+from restgen.engine.resources import uses_arrow
+from restgen.engine.source import BuiltSource, build_source
 from restgen.engine.stats import EndpointStats
 from restgen.errors import RestgenError, RunError, UsageError
 from restgen.spec import Spec
@@ -61,6 +63,55 @@ def _loader_format(pipeline: dlt.Pipeline, requested: str | None) -> str | None:
         if candidate in capabilities.supported_loader_file_formats:
             return candidate
     return None
+
+
+def _set_file_formats(built: BuiltSource, pipeline: dlt.Pipeline, requested: str | None) -> str | None:
+    """Set the loader file format of each endpoint's table and return the format for ``pipeline.run``.
+
+    A requested format goes to ``pipeline.run`` and applies to every table, arrow endpoints
+    included. Otherwise rows endpoints get restgen's preferred format as a resource hint, and
+    arrow endpoints keep their parquet hint, which a format passed to ``pipeline.run`` would
+    replace.
+    """
+    if requested:
+        return requested
+    preferred = _loader_format(pipeline, None)
+    if preferred is None:
+        return None
+    for endpoint in built.spec.endpoints:
+        if not uses_arrow(endpoint):
+            built.source.resources[endpoint["name"]].apply_hints(file_format=preferred)
+    return None
+
+
+def _check_batch_format_switch(built: BuiltSource, pipeline: dlt.Pipeline) -> None:
+    """Raise RunError when a selected endpoint's table was loaded with the other batch_format.
+
+    dlt 1.31 gives a table loaded from records a NOT NULL ``_dlt_id`` column and does not fill
+    it from arrow, so the load would fail, and dlt would retry the failed package first on
+    every later run. ``--full-refresh`` drops the table, so the check is skipped then.
+    """
+    # NOTE: this reads the pipeline's local schema, so a destination table that this pipelines
+    # folder has not seen is not checked.
+    if built.spec.source not in pipeline.schemas:
+        return
+    schema = pipeline.schemas[built.spec.source]
+    dlt_id = schema.naming.normalize_identifier("_dlt_id")
+    for name in built.selected:
+        endpoint = built.spec.endpoint(name)
+        table_name = schema.naming.normalize_table_identifier(endpoint.get("table_name") or name)
+        table = schema.tables.get(table_name)
+        if table is None or not has_table_seen_data(table):
+            continue
+        arrow = uses_arrow(endpoint)
+        if arrow == (dlt_id not in table["columns"]):
+            continue
+        before, now = ("rows", "arrow") if arrow else ("arrow", "rows")
+        raise RunError(
+            f"{name}: the table {table_name!r} was loaded with batch_format {before}, and a load with batch_format "
+            f"{now} would fail on its {dlt_id} column; run this endpoint once with --full-refresh to reload it, "
+            "or set another table_name"
+        )
 
 
 def _duckdb_in_working_directory(pipeline: dlt.Pipeline) -> dlt.Pipeline:
@@ -134,8 +185,10 @@ def run_spec(
         )
         if destination == "duckdb":
             pipeline = _duckdb_in_working_directory(pipeline)
-        file_format = _loader_format(pipeline, loader_file_format)
-    except UsageError:
+        file_format = _set_file_formats(built, pipeline, loader_file_format)
+        if not full_refresh:
+            _check_batch_format_switch(built, pipeline)
+    except (UsageError, RunError):
         built.client.close()
         raise
     except Exception as exc:  # dlt raises many kinds for an unknown or misconfigured destination

@@ -1,0 +1,307 @@
+"""batch_format: arrow, where each page goes to dlt as one pyarrow Table and loads as parquet.
+
+The table shapes pinned here are what dlt 1.31 does with Arrow tables into DuckDB: nested
+objects and lists become JSON columns, no child tables, and `_dlt_load_id` but no `_dlt_id`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+
+from .conftest import ApiServer, Engine, RecordedRequest, page_of
+from .test_formats import jsonl_body
+
+# Flat records of the JSON types, a null and an ISO timestamp. `note` is missing from some.
+FLAT = [
+    {"id": number, "name": f"item {number}", "score": number / 4, "active": number % 2 == 0, "count": number * 10, "note": None if number % 3 else "third", "created_at": f"2024-01-{number:02d}T12:00:00Z"}
+    for number in range(1, 8)
+]
+for record in FLAT[4:]:
+    del record["note"]
+
+PAGE_SIZE = 3
+PAGINATION = {"type": "page_number", "page_param": "page", "start_page": 1, "total_pages_path": "total_pages", "stop_on_short_page": False}
+
+
+def serve_pages(api: ApiServer, path: str, records: list[dict[str, Any]], size: int = PAGE_SIZE) -> None:
+    """Serve ``records`` on ``path`` in pages of ``size``, as ``{"data": [...], "total_pages": N}``."""
+
+    def page(request: RecordedRequest) -> dict[str, Any]:
+        number = int(request.arg("page") or 1)
+        total = max(1, -(-len(records) // size))
+        return {"data": page_of(records, (number - 1) * size, size), "total_pages": total}
+
+    api.json_route(path, page)
+
+
+def paged_endpoint(name: str, **overrides: Any) -> dict[str, Any]:
+    endpoint: dict[str, Any] = {"name": name, "path": "items", "data_selector": "data", "pagination": dict(PAGINATION)}
+    endpoint.update(overrides)
+    return endpoint
+
+
+def without_nulls(text: str | None) -> dict[str, Any] | None:
+    """Decode a JSON object column and drop its null members."""
+    if text is None:
+        return None
+    return {key: value for key, value in json.loads(text).items() if value is not None}
+
+
+def column_types(engine: Engine, table: str) -> dict[str, str]:
+    rows = engine.query(f"SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'testapi' AND table_name = '{table}'")
+    return {name: data_type for name, data_type in rows}
+
+
+def test_flat_rows_match_rows_mode(engine: Engine, api: ApiServer) -> None:
+    serve_pages(api, "/items", FLAT)
+    timestamps = [{"to_timestamp": {"fields": ["created_at"], "format": "iso8601"}}]
+    # batch_format under defaults applies to every endpoint, and the rows endpoint overrides it.
+    spec = engine.write_spec(
+        [paged_endpoint("as_arrow"), paged_endpoint("as_rows", batch_format="rows")],
+        defaults={"batch_format": "arrow", "transforms": timestamps},
+    )
+
+    result = engine.run(spec)
+
+    columns = "id, name, score, active, count, note, created_at"
+    assert engine.query(f"SELECT {columns} FROM as_arrow ORDER BY id") == engine.query(f"SELECT {columns} FROM as_rows ORDER BY id")
+    assert engine.count("as_arrow") == 7
+    arrow_types = column_types(engine, "as_arrow")
+    rows_types = column_types(engine, "as_rows")
+    assert arrow_types == {name: data_type for name, data_type in rows_types.items() if name != "_dlt_id"}
+    assert arrow_types["created_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert result.table_rows["as_arrow"] == 7
+    assert [(stats.endpoint, stats.rows, stats.pages) for stats in result.stats] == [("as_arrow", 7, 3), ("as_rows", 7, 3)]
+
+
+def test_arrow_loads_parquet(engine: Engine, api: ApiServer) -> None:
+    serve_pages(api, "/items", FLAT)
+    spec = engine.write_spec([paged_endpoint("as_arrow", batch_format="arrow"), paged_endpoint("as_rows")])
+
+    engine.run(spec)
+
+    loaded = engine.query("SELECT DISTINCT _dlt_load_id FROM as_arrow")
+    jobs = sorted(path.name for path in engine.pipelines_dir.glob(f"*/load/loaded/{loaded[0][0]}/completed_jobs/*"))
+    assert any(name.startswith("as_arrow.") and ".parquet" in name for name in jobs), jobs
+    assert any(name.startswith("as_rows.") and ".jsonl" in name for name in jobs), jobs
+
+
+def test_incremental_merge_rerun_no_duplicates(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": number, "updated": f"2024-01-{number:02d}T00:00:00Z", "value": f"v{number}"} for number in range(1, 8)]
+
+    def since(request: RecordedRequest) -> dict[str, Any]:
+        start = request.arg("since") or ""
+        newer = sorted((record for record in records if record["updated"] >= start), key=lambda record: record["id"])
+        number = int(request.arg("page") or 1)
+        return {"data": page_of(newer, (number - 1) * PAGE_SIZE, PAGE_SIZE), "total_pages": max(1, -(-len(newer) // PAGE_SIZE))}
+
+    api.json_route("/items", since)
+    incremental = {"cursor_path": "updated", "cursor_format": "iso8601", "initial_value": "2024-01-01T00:00:00Z", "range_format": "iso8601"}
+    endpoint = paged_endpoint(
+        "items",
+        batch_format="arrow",
+        params={"since": "${incremental.start}"},
+        incremental=incremental,
+        primary_key="id",
+        write_disposition="merge",
+    )
+    spec = engine.write_spec([endpoint])
+    engine.run(spec)
+    assert engine.count("items") == 7
+    assert engine.cursors("items") == {"": "2024-01-07T00:00:00+00:00"}
+
+    # Record 7 changes and record 8 is new. The second run requests from the cursor on.
+    records[6] = {"id": 7, "updated": "2024-01-09T00:00:00Z", "value": "v7 changed"}
+    records.append({"id": 8, "updated": "2024-01-08T00:00:00Z", "value": "v8"})
+    api.clear()
+    engine.run(spec)
+    engine.run(spec)
+
+    assert [request.arg("since") for request in api.requests_to("/items")][0].startswith("2024-01-07T00:00:00")
+    assert engine.query("SELECT count(*), count(DISTINCT id) FROM items") == [(8, 8)]
+    assert engine.query("SELECT value FROM items WHERE id IN (1, 7, 8) ORDER BY id") == [("v1",), ("v7 changed",), ("v8",)]
+    assert engine.cursors("items") == {"": "2024-01-09T00:00:00+00:00"}
+
+
+def test_heterogeneous_pages_merge_schemas(engine: Engine, api: ApiServer) -> None:
+    records = [
+        # Page 1: `extra` only in the second row, `score` an int, `meta` with x and y.
+        {"id": 1, "score": 1, "meta": {"x": 1, "y": "a"}, "tags": ["red"]},
+        {"id": 2, "score": 2, "meta": {"x": 2, "y": "b"}, "tags": [], "extra": "late key"},
+        # Page 2: `score` a float, `meta` with x and z, `tags` empty everywhere, `gone` null only.
+        {"id": 3, "score": 3.5, "meta": {"x": 3, "z": True}, "tags": [], "gone": None},
+        {"id": 4, "score": 4.5, "meta": None, "tags": [], "gone": None},
+        # Page 3: neither `meta` nor `tags`, and a new column.
+        {"id": 5, "score": 5, "later": 50},
+        {"id": 1, "score": 1.25, "meta": {"x": 10, "y": "again"}, "tags": ["blue"]},
+    ]
+    serve_pages(api, "/items", records, size=2)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", write_disposition="merge")])
+
+    engine.run(spec)
+
+    types = column_types(engine, "items")
+    assert types == {
+        "id": "BIGINT",
+        "score": "DOUBLE",
+        "meta": "JSON",
+        "tags": "JSON",
+        "extra": "VARCHAR",
+        "later": "BIGINT",
+        "_dlt_load_id": "VARCHAR",
+    }
+    rows = engine.query("SELECT id, score, meta, tags, extra, later FROM items ORDER BY id")
+    # Whether `meta` of page 1 also contains z: null depends on how dlt grouped the pages into files.
+    decoded = [(id_, score, without_nulls(meta), json.loads(tags) if tags else None, extra, later) for id_, score, meta, tags, extra, later in rows]
+    # Record 1 came twice in one load, and the merge keeps one row per primary key.
+    assert [row[0] for row in decoded] == [1, 2, 3, 4, 5]
+    assert decoded[1:] == [
+        (2, 2.0, {"x": 2, "y": "b"}, [], "late key", None),
+        (3, 3.5, {"x": 3, "z": True}, [], None, None),
+        (4, 4.5, None, [], None, None),
+        (5, 5.0, None, None, None, 50),
+    ]
+
+    # A second run merges on the key again.
+    engine.run(spec)
+    assert engine.query("SELECT count(*), count(DISTINCT id) FROM items") == [(5, 5)]
+
+
+def test_nested_object_table_shape(engine: Engine, api: ApiServer) -> None:
+    records = [
+        {"id": 1, "owner": {"name": "ada", "address": {"city": "Paris"}}, "tags": ["a", "b"], "lines": [{"sku": "x", "qty": 1}], "empty": {}},
+        {"id": 2, "owner": {"name": "bob"}, "tags": [], "lines": [{"sku": "y"}], "empty": {}},
+    ]
+    api.json_route("/orders", lambda request: records)
+    spec = engine.write_spec([
+        {"name": "orders", "path": "orders", "batch_format": "arrow"},
+        {"name": "orders_rows", "path": "orders"},
+    ])
+
+    engine.run(spec)
+
+    # Arrow mode: one JSON column per nested value, no child tables, `{}` stored as nothing.
+    assert column_types(engine, "orders") == {"id": "BIGINT", "owner": "JSON", "tags": "JSON", "lines": "JSON", "_dlt_load_id": "VARCHAR"}
+    assert not [table for table in engine.tables() if table.startswith("orders__")]
+    assert {"orders_rows__tags", "orders_rows__lines"} <= engine.tables()
+    rows = [(id_, json.loads(owner), json.loads(tags), json.loads(lines)) for id_, owner, tags, lines in engine.query("SELECT id, owner, tags, lines FROM orders ORDER BY id")]
+    # Objects in one column share their keys: a key that an object lacks is null.
+    assert rows == [
+        (1, {"name": "ada", "address": {"city": "Paris"}}, ["a", "b"], [{"sku": "x", "qty": 1}]),
+        (2, {"name": "bob", "address": None}, [], [{"sku": "y", "qty": None}]),
+    ]
+    # Rows mode, for contrast: the object is flattened into columns.
+    assert {"owner__name", "owner__address__city"} <= set(column_types(engine, "orders_rows"))
+
+
+def test_child_endpoint_arrow(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/users", lambda request: [{"id": 1, "name": "ada"}, {"id": 2, "name": "bob"}, {"id": 3}])
+
+    def orders(request: RecordedRequest) -> list[dict[str, Any]]:
+        user = int(request.arg("user_id") or 0)
+        return [{"order": user * 100 + number, "total": number * 1.5} for number in range(1, 3)]
+
+    api.json_route("/orders", orders)
+    endpoints = [
+        {"name": "users", "path": "users", "batch_format": "arrow"},
+        {"name": "orders", "path": "orders", "batch_format": "arrow", "primary_key": "order", "depends_on": "users", "param_mapping": {"user_id": "id"}, "include_from_parent": {"user_name": "name"}},
+        {"name": "orders_rows", "path": "orders", "depends_on": "users", "param_mapping": {"user_id": "id"}},
+    ]
+    spec = engine.write_spec(endpoints)
+
+    engine.run(spec)
+
+    assert sorted(request.arg("user_id") for request in api.requests_to("/orders")) == ["1", "1", "2", "2", "3", "3"]
+    assert engine.query('SELECT "order", total, user_name FROM orders ORDER BY 1') == [
+        (101, 1.5, "ada"), (102, 3.0, "ada"), (201, 1.5, "bob"), (202, 3.0, "bob"), (301, 1.5, None), (302, 3.0, None),
+    ]
+    assert engine.column("orders_rows", "order") == [101, 102, 201, 202, 301, 302]
+    assert engine.query("SELECT id, name FROM users ORDER BY id") == [(1, "ada"), (2, "bob"), (3, None)]
+
+
+def test_jsonl_one_table_per_batch(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": number, "event": f"e{number}", "properties": {"n": number}} for number in range(1, 8)]
+    # Only the second record of the second batch has `late`.
+    records[4]["late"] = True
+    api.route("/export", lambda exchange: exchange.send(200, jsonl_body(records), content_type="application/x-ndjson"))
+    endpoint = {"name": "events", "path": "export", "batch_format": "arrow", "response": {"format": "jsonl", "batch_size": 3}, "transforms": [{"hoist": {"field": "properties"}}]}
+    spec = engine.write_spec([endpoint])
+
+    result = engine.run(spec)
+
+    assert engine.query("SELECT id, event, n, late FROM events ORDER BY id") == [
+        (1, "e1", 1, None), (2, "e2", 2, None), (3, "e3", 3, None), (4, "e4", 4, None),
+        (5, "e5", 5, True), (6, "e6", 6, None), (7, "e7", 7, None),
+    ]
+    assert result.table_rows["events"] == 7
+    assert result.stats[0].rows == 7
+
+
+def test_requested_loader_format_applies(engine: Engine, api: ApiServer) -> None:
+    serve_pages(api, "/items", FLAT)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow")])
+
+    engine.run(spec, loader_file_format="jsonl")
+
+    assert engine.column("items", "id") == [1, 2, 3, 4, 5, 6, 7]
+    assert engine.column("items", "note") == ["third", None, None, None, None, None, None]
+
+
+def test_mixed_types_in_page_fail(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/items", lambda request: [{"id": 1, "code": 7}, {"id": 2, "code": "A7"}])
+    spec = engine.write_spec([{"name": "items", "path": "items", "batch_format": "arrow"}])
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    assert "items: batch_format arrow cannot store the field 'code'" in err
+    assert "batch_format: rows" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("where", "expected_path"),
+    [("endpoint", "endpoints[1].batch_format"), ("defaults", "defaults.batch_format")],
+)
+def test_missing_pyarrow_fails_before_requests(engine: Engine, api: ApiServer, monkeypatch: pytest.MonkeyPatch, where: str, expected_path: str) -> None:
+    api.json_route("/items", lambda request: [{"id": 1}])
+    endpoints: list[dict[str, Any]] = [{"name": "plain", "path": "items", "batch_format": "rows"}, {"name": "items", "path": "items"}]
+    if where == "endpoint":
+        endpoints[1]["batch_format"] = "arrow"
+        spec = engine.write_spec(endpoints)
+    else:
+        spec = engine.write_spec(endpoints, defaults={"batch_format": "arrow"})
+    # A None entry in sys.modules makes `import pyarrow` raise ImportError.
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 2
+    line = next(line for line in err.splitlines() if "pyarrow" in line)
+    assert line.startswith(f"Error: {spec}:")
+    assert line.endswith(f"{expected_path}: arrow needs pyarrow; install restgen[arrow]")
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(("first", "second"), [("rows", "arrow"), ("arrow", "rows")])
+def test_switching_batch_format_needs_refresh(engine: Engine, api: ApiServer, first: str, second: str) -> None:
+    api.json_route("/items", lambda request: [{"id": 1}, {"id": 2}])
+    engine.run(engine.write_spec([{"name": "items", "path": "items", "batch_format": first}]))
+    switched = engine.write_spec([{"name": "items", "path": "items", "batch_format": second}])
+    api.clear()
+
+    code, _, err = engine.cli_run(switched)
+
+    assert code == 1
+    assert f"items: the table 'items' was loaded with batch_format {first}, and a load with batch_format {second} would fail" in err
+    assert "--full-refresh" in err
+    assert api.requests == []
+
+    code, _, err = engine.cli_run(switched, "--full-refresh")
+
+    assert code == 0, err
+    assert engine.column("items", "id") == [1, 2]
