@@ -57,6 +57,8 @@ def _hints(endpoint: Mapping[str, Any]) -> dict[str, Any]:
         if endpoint.get(key) is not None:
             hints[key] = endpoint[key]
     if uses_arrow(endpoint):
+        # NOTE: a `columns` data_type that differs from a page's arrow type (text hinted as a
+        # timestamp) is converted by the destination, and dlt 1.31 logs a WARNING for each page.
         hints["file_format"] = ARROW_FILE_FORMAT
     return hints
 
