@@ -35,8 +35,8 @@ ARROW_DLT_SETTINGS = {
     # of a column, such as an int and a float or objects with other keys. With "default", dlt
     # widens the type without loss or writes the page to a file of its own.
     "DATA_WRITER__ARROW_CONCAT_PROMOTE_OPTIONS": "default",
-    # dlt 1.31 adds no _dlt_load_id column to tables loaded from arrow unless told to, but rows
-    # mode always has one. Adding it costs one constant column per page at extract.
+    # dlt 1.31 adds no _dlt_load_id column to tables loaded from arrow unless configured to,
+    # but rows mode always has one. Adding it costs one constant column per page at extract.
     "NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID": "true",
 }
 
