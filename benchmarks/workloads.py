@@ -142,6 +142,8 @@ def paged_spec(base_url: str, dataset: str) -> dict[str, Any]:
                     "total_pages_path": "total_pages",
                 },
                 "write_disposition": "replace",
+                # One pyarrow Table per page, loaded by dlt as parquet without its per-row normalizer.
+                "batch_format": "arrow",
             }
         ],
     }
