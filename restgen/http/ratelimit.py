@@ -65,8 +65,12 @@ class RateLimit:
 
 
 def window_margin(seconds: float) -> float:
-    """Return how much longer than ``seconds`` a window is held: 1 %, and at least 25 ms."""
-    return max(0.025, seconds * 0.01)
+    """Return how much longer than ``seconds`` a window is held: 1 %, and at least 50 ms.
+
+    NOTE: 50 ms is an estimate. The benchmark's fan-out saw requests reach the server more
+    than 25 ms after their slot was granted while another process loaded both cores.
+    """
+    return max(0.05, seconds * 0.01)
 
 
 class _Bucket:

@@ -206,4 +206,4 @@ def test_default_margin_holds_window_longer() -> None:
         with limiter.slot("https://api.example/items"):
             pass
 
-    assert clock.sleeps == [pytest.approx(1.025)]
+    assert clock.sleeps == [pytest.approx(1.05)]
