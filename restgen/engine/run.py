@@ -12,7 +12,7 @@ import dlt
 from dlt.common.schema.utils import has_table_seen_data
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from restgen.engine.resources import uses_arrow
+from restgen.engine.arrow import uses_arrow
 from restgen.engine.source import BuiltSource, build_source
 from restgen.engine.stats import EndpointStats
 from restgen.errors import RestgenError, RunError, UsageError

@@ -263,4 +263,4 @@ def _check_literal_secrets(document: Mapping[str, Any], warnings: _Collector) ->
     field = AUTH_SECRET_FIELDS.get(str(auth.get("type")))
     value = auth.get(field) if field else None
     if isinstance(value, str) and value and not _has_placeholder(value):
-        warnings.add(("client", "auth", field), f"a literal secret is written in the spec; move it to a variable marked 'secret: true' and set it from the environment")
+        warnings.add(("client", "auth", field), "a literal secret is written in the spec; move it to a variable marked 'secret: true' and set it from the environment")

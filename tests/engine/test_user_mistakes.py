@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ApiServer, Engine, RecordedRequest
+from .conftest import ApiServer, Engine
 
 ITEMS = [{"id": number} for number in range(1, 4)]
 
