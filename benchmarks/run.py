@@ -155,7 +155,7 @@ def paged_contenders(base_url: str, rows: int, pyarrow: str) -> list[Contender]:
     expected = {"items": rows}
     common = ["--workload", "paged", "--base-url", base_url, "--dataset", name]
     return [
-        Contender("paged", size, "restgen", "restgen (jsonl)", restgen_command("paged", lambda: paged_spec(base_url, name)), expected),
+        Contender("paged", size, "restgen", "restgen (arrow)", restgen_command("paged", lambda: paged_spec(base_url, name)), expected),
         Contender("paged", size, "dlt", "dlt rest_api_source (jsonl)", fixed_command(contender_command("dlt", *common, "--format", "jsonl")), expected),
         Contender("paged", size, "dlt-parquet", "dlt rest_api_source (parquet)", fixed_command(contender_command("dlt", *common, "--format", "parquet")), expected, skipped=pyarrow),
         Contender("paged", size, "floor", "floor: requests + pyarrow + INSERT", fixed_command(contender_command("floor", *common)), expected, skipped=pyarrow),

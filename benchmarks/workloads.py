@@ -144,6 +144,8 @@ def paged_spec(base_url: str, dataset: str) -> dict[str, Any]:
                 "write_disposition": "replace",
                 # One pyarrow Table per page, loaded by dlt as parquet without its per-row normalizer.
                 "batch_format": "arrow",
+                # dlt's normalizer and the floor store created_at as a timestamp; so does restgen.
+                "transforms": [{"to_timestamp": {"fields": ["created_at"], "format": "iso8601"}}],
             }
         ],
     }

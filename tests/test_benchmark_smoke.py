@@ -20,7 +20,7 @@ TIMEOUT_SECONDS = 240
 
 # (workload, contender label) of every row the smoke run must print.
 EXPECTED_ROWS = [
-    ("paged", "restgen (jsonl)"),
+    ("paged", "restgen (arrow)"),
     ("paged", "dlt rest_api_source (jsonl)"),
     ("paged", "dlt rest_api_source (parquet)"),
     ("paged", "floor: requests + pyarrow + INSERT"),
