@@ -23,6 +23,10 @@ WELL_KNOWN_SENSITIVE_PARAMS: frozenset[str] = frozenset(
     }
 )
 
+# A parameter whose name contains one of these is sensitive too: refresh_token, X-Amz-Signature,
+# db_password and the like are common, and a listed name can never cover them all.
+SENSITIVE_NAME_PARTS: tuple[str, ...] = ("token", "secret", "password", "passwd", "signature", "apikey", "api_key", "api-key", "credential")
+
 # Userinfo ("user:password@") in any absolute URL inside free text.
 _USERINFO_PATTERN = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
 
@@ -42,8 +46,8 @@ class Redactor:
     ``secrets`` are literal values such as tokens and passwords. Each one is also hidden in its
     URL-encoded and base64 forms, so passing ``"user:password"`` hides the value of a
     ``Authorization: Basic`` header. ``sensitive_params`` are query parameter names whose values
-    are always hidden, in addition to WELL_KNOWN_SENSITIVE_PARAMS. Parameter names match
-    case-insensitively. Empty secrets are ignored. A very short secret is still replaced
+    are always hidden, in addition to WELL_KNOWN_SENSITIVE_PARAMS and every name that contains one
+    of SENSITIVE_NAME_PARTS. Parameter names match case-insensitively. Empty secrets are ignored. A very short secret is still replaced
     everywhere it occurs, even inside unrelated words.
     """
 
@@ -60,10 +64,12 @@ class Redactor:
         ordered = sorted((form for form in forms if form), key=len, reverse=True)
         self._secret_pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
-        names = "|".join(map(re.escape, sorted(self._sensitive_params)))
-        self._param_pattern = re.compile(
-            rf"(?P<prefix>[?&;](?:{names})=)[^&#\s'\"]*", flags=re.IGNORECASE
-        )
+        self._param_pattern = re.compile(r"(?P<prefix>[?&;](?P<name>[^=&#?;\s'\"]+)=)(?P<value>[^&#\s'\"]*)")
+
+    def is_sensitive_name(self, name: str) -> bool:
+        """Return True when a parameter named ``name`` (URL-encoded or not) carries a secret."""
+        lowered = unquote_plus(name).lower()
+        return lowered in self._sensitive_params or any(part in lowered for part in SENSITIVE_NAME_PARTS)
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -96,7 +102,7 @@ class Redactor:
             if (
                 separator
                 and decoded
-                and unquote_plus(name).lower() in self._sensitive_params
+                and self.is_sensitive_name(name)
                 and decoded not in self._secrets
             ):
                 values.append(decoded)
@@ -110,7 +116,7 @@ class Redactor:
         """
         if self._secret_pattern is not None:
             text = self._secret_pattern.sub(MASK, text)
-        text = self._param_pattern.sub(rf"\g<prefix>{MASK}", text)
+        text = self._param_pattern.sub(self._mask_sensitive_param, text)
         return _USERINFO_PATTERN.sub(r"\g<scheme>", text)
 
     def url(self, url: str) -> str:
@@ -126,11 +132,16 @@ class Redactor:
         rebuilt = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
         return self.text(rebuilt)
 
+    def _mask_sensitive_param(self, match: re.Match[str]) -> str:
+        if self.is_sensitive_name(match.group("name")):
+            return match.group("prefix") + MASK
+        return match.group(0)
+
     def _redact_query_item(self, item: str) -> str:
         name, separator, value = item.partition("=")
         if not separator:
             return item
-        if unquote_plus(name).lower() in self._sensitive_params:
+        if self.is_sensitive_name(name):
             return f"{name}={MASK}"
         if unquote_plus(value) in self._secrets:
             return f"{name}={MASK}"

@@ -104,3 +104,12 @@ def test_filter_redacts_traceback(caplog: pytest.LogCaptureFixture) -> None:
         caplog.handler.removeFilter(log_filter)
     assert "bad password ***" in caplog.text
     assert "hunter2" not in caplog.text
+
+
+def test_names_containing_secret_words_masked() -> None:
+    redactor = Redactor()
+
+    url = redactor.url("https://api.example/x?page=2&refresh_token=r1&X-Amz-Signature=s1&db_password=p1&sort_key=a")
+
+    assert url == "https://api.example/x?page=2&refresh_token=***&X-Amz-Signature=***&db_password=***&sort_key=a"
+    assert redactor.text("failed: https://api.example/x?auth_token=t1&page=1") == "failed: https://api.example/x?auth_token=***&page=1"
