@@ -296,7 +296,7 @@ def test_funnels_list_matches_simulator(loaded: Loaded) -> None:
 
 
 def test_funnels_have_one_row_per_funnel_and_date(loaded: Loaded) -> None:
-    rows = query(loaded.database, f"SELECT funnel_id, date, funnel_name FROM {DATASET}.funnels")
+    rows = query(loaded.database, f"SELECT funnel_id, strftime(date, '%Y-%m-%d'), funnel_name FROM {DATASET}.funnels")
     expected = {
         (funnel["funnel_id"], day, funnel["name"])
         for funnel in loaded.simulator.funnels_list()
@@ -314,7 +314,7 @@ def test_funnel_values_match_simulator(loaded: Loaded) -> None:
         (funnel_id, day): (completion, starting_amount)
         for funnel_id, day, completion, starting_amount in query(
             loaded.database,
-            f"SELECT funnel_id, date, analysis__completion, analysis__starting_amount FROM {DATASET}.funnels",
+            f"SELECT funnel_id, strftime(date, '%Y-%m-%d'), analysis__completion, analysis__starting_amount FROM {DATASET}.funnels",
         )
     }
     expected_steps = 0
@@ -351,7 +351,7 @@ def test_annotations_match_simulator(loaded: Loaded) -> None:
 def test_revenue_loads_when_enabled(simulator: MixpanelSimulator, tmp_path: Path) -> None:
     result = run_mixpanel(spec_variables(simulator), tmp_path, endpoints=["revenue"])
     database = str(result.database_path)
-    rows = query(database, f"SELECT date, amount, count, paid_count FROM {DATASET}.revenue ORDER BY date")
+    rows = query(database, f"SELECT strftime(date, '%Y-%m-%d'), amount, count, paid_count FROM {DATASET}.revenue ORDER BY date")
     expected = simulator.revenue(simulator.history_start, last_day(simulator))
 
     assert "$overall" in expected
@@ -373,3 +373,13 @@ def test_events_variable_filters_export(simulator: MixpanelSimulator, tmp_path: 
     expected = Counter(event["event"] for event in simulator.events(event_names=["Purchase", "Sign up"]))
     assert counts == dict(expected)
     assert set(counts) == {"Purchase", "Sign up"}
+
+
+def test_funnel_dates_are_date_columns(loaded: Loaded) -> None:
+    kinds = query(
+        loaded.database,
+        "SELECT data_type FROM information_schema.columns WHERE table_schema = ? AND table_name = 'funnels' AND column_name = 'date'",
+        [DATASET],
+    )
+
+    assert kinds == [("DATE",)]
