@@ -33,6 +33,7 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline-name", metavar="NAME", help="dlt pipeline name; default the spec's source")
     parser.add_argument("--pipelines-dir", metavar="DIR", help="where dlt keeps pipeline state and cursors (default: dlt's, ~/.dlt/pipelines or /var/dlt/pipelines for root)")
     parser.add_argument("--loader-file-format", metavar="FORMAT", help="dlt loader file format; default jsonl where the destination supports it")
+    parser.add_argument("--duckdb-memory-limit", default="100MB", metavar="SIZE", help="DuckDB's memory_limit for the DuckDB file restgen chooses, e.g. 100MB or 4GB; 'none' for DuckDB's default of 80%% of RAM (default 100MB)")
     parser.add_argument("--full-refresh", action="store_true", help="drop the selected endpoints' tables and cursor state first, then load them again from the start")
 
 
@@ -101,6 +102,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         full_refresh=args.full_refresh,
         pipelines_dir=args.pipelines_dir,
         loader_file_format=args.loader_file_format,
+        duckdb_memory_limit=None if args.duckdb_memory_limit.lower() == "none" else args.duckdb_memory_limit,
     )
     print(format_summary(result))
     if result.database_path:

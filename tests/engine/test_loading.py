@@ -262,3 +262,30 @@ def test_preview_requests_first_window_only(engine: Engine, api: ApiServer) -> N
     assert code == 0, err
     assert out.splitlines() == ["== events: 0 row(s) shown"]
     assert [request.arg("from") for request in api.requests_to("/events")] == ["2024-01-01"]
+
+
+def test_default_duckdb_file_gets_memory_limit(tmp_path: Path, monkeypatch: Any) -> None:
+    from restgen.engine.run import _duckdb_in_working_directory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", raising=False)
+    pipeline = dlt.pipeline(pipeline_name="limits", destination="duckdb", dataset_name="limits", pipelines_dir=str(tmp_path / "pipelines"))
+
+    chosen = _duckdb_in_working_directory(pipeline, "100MB")
+    credentials = chosen.destination_client().config.credentials
+
+    assert credentials.database == str(tmp_path / "limits_data.duckdb")
+    assert credentials.global_config == {"memory_limit": "100MB"}
+
+
+def test_user_duckdb_config_keeps_its_settings(tmp_path: Path, monkeypatch: Any) -> None:
+    from restgen.engine.run import _duckdb_in_working_directory
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", '{"memory_limit": "2GB"}')
+    pipeline = dlt.pipeline(pipeline_name="mine", destination="duckdb", dataset_name="data", pipelines_dir=str(tmp_path / "pipelines"))
+
+    chosen = _duckdb_in_working_directory(pipeline, "100MB")
+    credentials = chosen.destination_client().config.credentials
+
+    assert credentials.global_config == {"memory_limit": "2GB"}
