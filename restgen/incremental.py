@@ -48,7 +48,7 @@ def parse_duration(text: str) -> dt.timedelta:
 def parse_time(value: Any, time_format: str) -> dt.datetime:
     """Read a cursor or bound value as an aware datetime; raise ValueError when it does not parse.
 
-    Datetimes and dates are accepted whatever the format says, because transforms such as
+    Datetimes and dates are accepted whatever the declared format, because transforms such as
     ``to_timestamp`` may already have converted the value. A number is read as unix seconds
     in every format but ``unix_ms``. Naive times are read as UTC, and a time with an offset
     keeps it. Raises OverflowError for a time out of range, and with a unix format TypeError
@@ -166,7 +166,7 @@ class IncrementalRule:
 class CursorTracker:
     """Reads the cursor of each row, drops rows outside the range and records the maximum.
 
-    ``state`` is the dict stored in dlt's resource state; ``partition`` names the parent value
+    ``state`` is the dict stored in dlt's resource state. ``partition`` names the parent value
     (empty for an endpoint without a parent), so every parent keeps its own cursor.
     """
 

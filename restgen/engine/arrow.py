@@ -1,7 +1,7 @@
 """``batch_format: arrow``: pages handed to dlt as pyarrow Tables, which dlt loads as parquet.
 
 dlt skips its per-row normalizer for Arrow tables, which is most of a run's time on flat data.
-pyarrow is optional: it is imported only when an endpoint asks for arrow.
+pyarrow is optional: it is imported only when an endpoint sets ``batch_format: arrow``.
 """
 
 from __future__ import annotations

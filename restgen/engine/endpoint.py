@@ -297,7 +297,7 @@ class EndpointRunner:
     def _check_repeated_page(self, content: bytes, records: list[Row], previous: bytes | None, page_number: int) -> bytes | None:
         """Raise PaginationError when a page repeats the previous one byte for byte.
 
-        A server that ignores the page parameter answers every page alike, and a paginator
+        A server that ignores the page parameter returns the same body for every page, and a paginator
         without a total would then never stop.
         """
         if self.pagination.get("type", "single_page") == "single_page" or not records:

@@ -23,7 +23,11 @@ class ResponseRule:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ResponseRule:
         status = config.get("status")
-        statuses = None if status is None else frozenset([status] if isinstance(status, int) else status)
+        statuses: frozenset[int] | None = None
+        if isinstance(status, int):
+            statuses = frozenset([status])
+        elif status is not None:
+            statuses = frozenset(status)
         path = config.get("body_path")
         return cls(
             statuses=statuses,
