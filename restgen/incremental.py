@@ -164,7 +164,7 @@ class IncrementalRule:
 
 
 class CursorTracker:
-    """Reads the cursor of each row, drops rows outside the range and records the maximum.
+    """Tracker of one partition's cursor: drops rows outside the range and records the maximum.
 
     ``state`` is the dict stored in dlt's resource state. ``partition`` names the parent value
     (empty for an endpoint without a parent), so every parent keeps its own cursor.
