@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
+from restgen.engine.run import RunResult
 from restgen.simulator import MixpanelSimulator
 
-from .mixpanel_run import start_simulator
+from .mixpanel_run import run_mixpanel, spec_variables, start_simulator
 
 
 def isolate_environment(monkeypatch: pytest.MonkeyPatch, workdir: os.PathLike[str]) -> None:
@@ -52,3 +53,16 @@ def simulator_factory() -> Iterator[Callable[..., MixpanelSimulator]]:
 def simulator(simulator_factory: Callable[..., MixpanelSimulator]) -> MixpanelSimulator:
     """A running simulator of the small default project."""
     return simulator_factory()
+
+
+def load_once(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[MixpanelSimulator, RunResult]:
+    """Run the default endpoints once against a fresh, fault-free simulator in a folder of its own."""
+    workdir = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        isolate_environment(monkeypatch, workdir)
+        simulator = start_simulator()
+        try:
+            result = run_mixpanel(spec_variables(simulator), workdir)
+        finally:
+            simulator.stop()
+    return simulator, result

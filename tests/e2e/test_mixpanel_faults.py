@@ -12,7 +12,7 @@ from restgen.cli import main as cli_main
 from restgen.errors import RunError
 from restgen.simulator import Faults, MixpanelSimulator
 
-from .conftest import isolate_environment
+from .conftest import load_once
 from .mixpanel_run import (
     DEFAULT_TABLES,
     FAST_RETRY_BACKOFF,
@@ -20,7 +20,6 @@ from .mixpanel_run import (
     run_mixpanel,
     snapshot,
     spec_variables,
-    start_simulator,
 )
 
 FAULTS = {
@@ -37,14 +36,7 @@ FAULTS = {
 @pytest.fixture(scope="module")
 def fault_free_tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Return the snapshot of a run against a simulator without faults."""
-    workdir = tmp_path_factory.mktemp("fault_free")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        isolate_environment(monkeypatch, workdir)
-        simulator = start_simulator()
-        try:
-            result = run_mixpanel(spec_variables(simulator), workdir)
-        finally:
-            simulator.stop()
+    _, result = load_once(tmp_path_factory, "fault_free")
     tables = snapshot(str(result.database_path))
     for table in DEFAULT_TABLES:
         assert tables[table], f"the fault-free run loaded no rows into {table}"

@@ -14,7 +14,7 @@ import pytest
 from restgen.engine.run import RunResult
 from restgen.simulator import MixpanelSimulator
 
-from .conftest import isolate_environment
+from .conftest import load_once
 from .mixpanel_run import (
     DATASET,
     DEFAULT_TABLES,
@@ -24,7 +24,6 @@ from .mixpanel_run import (
     run_mixpanel,
     scalar,
     spec_variables,
-    start_simulator,
     tables,
 )
 
@@ -54,14 +53,7 @@ class Loaded:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> Loaded:
     """Load every default endpoint once. The tests of this module only read the result."""
-    workdir = tmp_path_factory.mktemp("tables")
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        isolate_environment(monkeypatch, workdir)
-        simulator = start_simulator()
-        try:
-            result = run_mixpanel(spec_variables(simulator), workdir)
-        finally:
-            simulator.stop()
+    simulator, result = load_once(tmp_path_factory, "tables")
     return Loaded(simulator, result, Path(str(result.database_path)))
 
 

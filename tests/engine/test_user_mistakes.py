@@ -16,7 +16,7 @@ ITEMS = [{"id": number} for number in range(1, 4)]
 
 
 def test_server_ignoring_page_param_fails(engine: Engine, api: ApiServer) -> None:
-    # The server answers every page number with the same full page and sends no total.
+    # The server returns the same full page for every page number and sends no total.
     api.json_route("/items", lambda request: ITEMS)
     pagination = {"type": "page_number", "page_size_param": "size", "page_size": 3}
     spec = engine.write_spec([{"name": "items", "path": "items", "pagination": pagination}])
