@@ -6,8 +6,8 @@ load, and, for dlt-based contenders, the seconds of each pipeline step.
 
 Contenders:
 
-- ``restgen``: ``restgen.spec.load_spec`` and ``restgen.engine.run.run_spec`` on a spec file
-  written by ``run.py``; restgen picks its default loader file format (jsonl for DuckDB).
+- ``count``: not a contender. restgen runs as the ``restgen run`` command; this counts the
+  rows it loaded afterwards, outside the measured time.
 - ``dlt``: dlt's ``rest_api_source`` with the equivalent config (paged, fanout). For the
   export, which ``rest_api`` cannot read because it parses every body with
   ``response.json()``, a hand-written ``dlt.resource`` streams ``iter_lines()`` instead.
@@ -56,19 +56,22 @@ def step_seconds(trace: Any) -> dict[str, float]:
 # -- restgen -------------------------------------------------------------------------------
 
 
-def run_restgen(args: argparse.Namespace) -> dict[str, Any]:
+def run_count(args: argparse.Namespace) -> dict[str, Any]:
+    """Count what ``restgen run`` loaded into its DuckDB file in the working folder.
+
+    restgen runs as the ``restgen run`` command, as a user runs it. That command prints a table
+    for people, so ``run.py`` starts this count afterwards, outside the measured time.
+    """
     import dlt
 
-    from restgen.engine.run import run_spec
-    from restgen.spec import load_spec
-
-    spec = load_spec(args.spec)
+    databases = sorted(Path.cwd().glob("*.duckdb"))
+    if len(databases) != 1:
+        raise SystemExit(f"expected one DuckDB file in {Path.cwd()}, found {[path.name for path in databases]}")
     pipelines_dir = Path.cwd() / "pipelines"
-    result = run_spec(spec, pipelines_dir=pipelines_dir, loader_file_format=args.format)
-    trace = dlt.attach(pipeline_name=result.pipeline_name, pipelines_dir=str(pipelines_dir)).last_trace
+    pipeline = dlt.attach(pipeline_name=args.pipeline_name, pipelines_dir=str(pipelines_dir))
     return {
-        "tables": count_rows(str(result.database_path), result.dataset_name, TABLES[args.workload]),
-        "steps": step_seconds(trace),
+        "tables": count_rows(str(databases[0]), pipeline.dataset_name, TABLES[args.workload]),
+        "steps": step_seconds(pipeline.last_trace),
     }
 
 
@@ -267,7 +270,7 @@ def run_floor(args: argparse.Namespace) -> dict[str, Any]:
 
 # -- command line --------------------------------------------------------------------------
 
-RUNNERS = {"restgen": run_restgen, "dlt": run_dlt, "floor": run_floor}
+RUNNERS = {"count": run_count, "dlt": run_dlt, "floor": run_floor}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -276,8 +279,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workload", required=True, choices=sorted(TABLES))
     parser.add_argument("--base-url", help="URL of the benchmark server, e.g. http://127.0.0.1:8765")
     parser.add_argument("--dataset", help="name of the dataset on the server")
-    parser.add_argument("--spec", help="restgen spec file (contender restgen)")
-    parser.add_argument("--format", choices=["jsonl", "parquet"], help="loader file format (dlt contenders default to jsonl, restgen to its own choice)")
+    parser.add_argument("--pipeline-name", help="count: the pipeline whose DuckDB file and dataset to count")
+    parser.add_argument("--format", choices=["jsonl", "parquet"], help="loader file format of the dlt contenders (default jsonl)")
     parser.add_argument("--parallelized", action="store_true", help="dlt fan-out: run child requests in dlt's thread pool")
     parser.add_argument("--concurrency", type=int, default=10, help="floor fan-out: requests in flight at once")
     parser.add_argument("--requests-per-second", type=float, default=400, help="floor fan-out: maximum request starts per second")

@@ -40,7 +40,10 @@ class Contender:
     ...) for the ratios and targets; ``label`` is what the table shows.
     ``argv`` receives the run's empty working folder. ``expected_rows`` maps each table to its
     row count, or is None for commands that load nothing (validate). ``after`` runs in the
-    harness right after the process ends, for figures the server collected.
+    harness right after the process ends, for figures the server collected. ``count``, when
+    set, is a second command run in the same folder outside the measured time; its standard
+    output replaces the first command's (the ``restgen run`` command prints a table for people,
+    so its rows are counted afterwards).
     """
 
     workload: str
@@ -51,6 +54,7 @@ class Contender:
     expected_rows: dict[str, int] | None
     before: Callable[[], None] | None = None
     after: Callable[[], dict[str, Any]] | None = None
+    count: Callable[[Path], list[str]] | None = None
     skipped: str = ""
     samples: list[Sample] = field(default_factory=list)
 
@@ -126,6 +130,9 @@ def run_once(contender: Contender, timeout: float) -> Sample:
         extra = contender.after() if contender.after is not None else {}
         output_text = (folder / "stdout.txt").read_text(encoding="utf-8", errors="replace")
         error_text = (folder / "stderr.txt").read_text(encoding="utf-8", errors="replace")
+        if contender.count is not None and exit_code == 0:
+            counted = subprocess.run(contender.count(folder), cwd=folder, capture_output=True, text=True, env=child_environment(), timeout=timeout)
+            output_text, error_text = counted.stdout, error_text + counted.stderr
         output = _last_json_line(output_text)
         error = _check(contender, exit_code, output, error_text, wall, timeout)
         return Sample(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, exit_code, output, error, extra)

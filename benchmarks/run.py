@@ -90,12 +90,24 @@ def contender_command(*arguments: str) -> list[str]:
     return [sys.executable, CONTENDERS_SCRIPT, *arguments]
 
 
-def restgen_command(workload: str, spec: Callable[[], dict[str, Any]]) -> Callable[[Path], list[str]]:
+def restgen_cli() -> list[str]:
+    """Return the ``restgen`` command installed next to this interpreter, as a user runs it."""
+    restgen = Path(sys.executable).parent / "restgen"
+    return [str(restgen)] if restgen.exists() else [sys.executable, "-m", "restgen.cli"]
+
+
+def restgen_contender(workload: str, size: str, label: str, spec: Callable[[], dict[str, Any]], expected: dict[str, int]) -> Contender:
+    """Return the contender that runs ``restgen run`` on a generated spec; its rows are counted afterwards."""
+    source = spec()["source"]
+
     def argv(folder: Path) -> list[str]:
         path = write_yaml(folder / "spec.yaml", spec())
-        return contender_command("restgen", "--workload", workload, "--spec", str(path))
+        return [*restgen_cli(), "run", str(path), "--pipelines-dir", str(folder / "pipelines")]
 
-    return argv
+    def count(folder: Path) -> list[str]:
+        return contender_command("count", "--workload", workload, "--pipeline-name", source)
+
+    return Contender(workload, size, "restgen", label, argv, expected, count=count)
 
 
 def fixed_command(arguments: list[str]) -> Callable[[Path], list[str]]:
@@ -155,7 +167,7 @@ def paged_contenders(base_url: str, rows: int, pyarrow: str) -> list[Contender]:
     expected = {"items": rows}
     common = ["--workload", "paged", "--base-url", base_url, "--dataset", name]
     return [
-        Contender("paged", size, "restgen", "restgen (arrow)", restgen_command("paged", lambda: paged_spec(base_url, name)), expected),
+        restgen_contender("paged", size, "restgen (arrow)", lambda: paged_spec(base_url, name), expected),
         Contender("paged", size, "dlt", "dlt rest_api_source (jsonl)", fixed_command(contender_command("dlt", *common, "--format", "jsonl")), expected),
         Contender("paged", size, "dlt-parquet", "dlt rest_api_source (parquet)", fixed_command(contender_command("dlt", *common, "--format", "parquet")), expected, skipped=pyarrow),
         Contender("paged", size, "floor", "floor: requests + pyarrow + INSERT", fixed_command(contender_command("floor", *common)), expected, skipped=pyarrow),
@@ -169,7 +181,7 @@ def export_contenders(base_url: str, events: tuple[int, int], pyarrow: str) -> l
         size = f"{count:,} events"
         expected = {"events": count}
         contenders.append(
-            Contender("jsonl", size, "restgen", "restgen (jsonl)", restgen_command("jsonl", lambda name=name: export_spec(base_url, name)), expected)
+            restgen_contender("jsonl", size, "restgen (jsonl)", lambda name=name: export_spec(base_url, name), expected)
         )
         if index > 0:
             continue
@@ -191,7 +203,7 @@ def fanout_contenders(server: ServerProcess, sizes: Sizes, pyarrow: str) -> list
     floor_limits = ["--concurrency", str(limits.max_concurrency), "--requests-per-second", str(limits.requests_per_second)]
     spec = lambda: fanout_spec(base_url, limits.max_concurrency, limits.requests_per_second)  # noqa: E731
     contenders = [
-        Contender("fanout", size, "restgen", "restgen (jsonl)", restgen_command("fanout", spec), expected),
+        restgen_contender("fanout", size, "restgen (jsonl)", spec, expected),
         Contender("fanout", size, "dlt", "dlt rest_api_source, sequential (jsonl)", fixed_command(contender_command("dlt", *common)), expected),
         Contender("fanout", size, "dlt-parallel", "dlt rest_api_source, parallelized (jsonl)", fixed_command(contender_command("dlt", *common, "--parallelized")), expected),
         Contender("fanout", size, "floor", "floor: 10 threads + pyarrow + INSERT", fixed_command(contender_command("floor", *common, *floor_limits)), expected, skipped=pyarrow),
@@ -204,8 +216,7 @@ def fanout_contenders(server: ServerProcess, sizes: Sizes, pyarrow: str) -> list
 
 def validate_contenders(sizes: Sizes, folder: Path) -> list[Contender]:
     spec_path = write_yaml(folder / "validate.yaml", large_spec(sizes.validate_endpoints))
-    restgen = Path(sys.executable).parent / "restgen"
-    cli = [str(restgen)] if restgen.exists() else [sys.executable, "-c", "import sys; from restgen.cli import main; sys.exit(main())"]
+    cli = restgen_cli()
     size = f"{sizes.validate_endpoints} endpoints"
     return [
         Contender("validate", size, "startup", "python -c pass", fixed_command([sys.executable, "-c", "pass"]), None),
@@ -219,7 +230,16 @@ def add_profiling(contender: Contender, folder: Path) -> None:
     command = contender.argv
     name = "-".join(re.sub(r"[^A-Za-z0-9]+", "_", part) for part in (contender.workload, contender.size, contender.key))
     runs = itertools.count(1)
-    contender.argv = lambda work: [*command(work), "--profile", str(folder / f"{name}-{next(runs)}.prof")]
+
+    def argv(work: Path) -> list[str]:
+        arguments, output = command(work), str(folder / f"{name}-{next(runs)}.prof")
+        cli = restgen_cli()
+        if arguments[: len(cli)] == cli:
+            # The restgen command has no --profile option; run its module under cProfile instead.
+            return [sys.executable, "-m", "cProfile", "-o", output, "-m", "restgen.cli", *arguments[len(cli) :]]
+        return [*arguments, "--profile", output]
+
+    contender.argv = argv
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -250,3 +252,20 @@ def test_validate_without_spec(capsys: pytest.CaptureFixture[str]) -> None:
     _, err = capsys.readouterr()
     assert code == 2
     assert err.startswith("Error: the following arguments are required: SPEC")
+
+
+@pytest.mark.parametrize(("text", "code"), [(VALID, 0), (INVALID, 2)])
+def test_command_exit_code_matches_main(tmp_cwd: Path, text: str, code: int) -> None:
+    # The installed command runs console_main, which exits the process itself.
+    Path("spec.yaml").write_text(text, encoding="utf-8")
+
+    completed = subprocess.run([sys.executable, "-m", "restgen.cli", "validate", "spec.yaml"], capture_output=True, text=True, timeout=60)
+
+    assert completed.returncode == code
+    assert "Traceback" not in completed.stderr
+
+
+def test_installed_command_is_console_main() -> None:
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+    assert '\nrestgen = "restgen.cli:console_main"\n' in project
