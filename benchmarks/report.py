@@ -166,8 +166,39 @@ def validate_lines(contenders: Sequence[Contender]) -> list[str]:
     return lines
 
 
+def dlt_bound_lines(contenders: Sequence[Contender]) -> list[str]:
+    """Compare the wall time each paged target allows with dlt's own time for the same rows."""
+    lines = []
+    for contender in contenders:
+        if contender.workload != "paged" or contender.key != "dlt-table" or not contender.ok_samples:
+            continue
+        alone = contender.median("wall") or 0.0
+        allowed = []
+        rest_api = [c for key in ("dlt", "dlt-parquet") if (c := find(contenders, "paged", contender.size, key)) and c.ok_samples]
+        if rest_api:
+            best = min(rest_api, key=lambda c: c.median("wall") or 0.0)
+            allowed.append((f"3× {best.label}", (best.median("wall") or 0.0) / 3))
+        floor = find(contenders, "paged", contender.size, "floor")
+        if floor is not None and floor.ok_samples:
+            allowed.append(("50% of the floor", (floor.median("wall") or 0.0) * 2))
+        if not allowed:
+            continue
+        bounds = " and ".join(f"{seconds:.2f} s ({name})" for name, seconds in allowed)
+        below = [name for name, seconds in allowed if seconds < alone]
+        if below:
+            verb = "is" if len(below) == 1 else "are"
+            verdict = f"Below that time, {' and '.join(below)} {verb} out of reach of any loader built on dlt."
+        else:
+            verdict = "Neither is below that time."
+        lines.append(
+            f"Paged {contender.size}: dlt alone, loading a prebuilt Arrow table of these rows with no HTTP, "
+            f"took {alone:.2f} s. The targets allow {bounds} per run. {verdict}"
+        )
+    return lines
+
+
 def table_text(contenders: Sequence[Contender], latency_sum: float, rate_limit: str) -> str:
-    parts = [results_table(contenders), fanout_table(contenders, latency_sum, rate_limit), validate_lines(contenders)]
+    parts = [results_table(contenders), dlt_bound_lines(contenders), fanout_table(contenders, latency_sum, rate_limit), validate_lines(contenders)]
     return "\n\n".join("\n".join(part) for part in parts if part)
 
 

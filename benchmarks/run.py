@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import Contender, resident_mb, run_rounds
+from harness import Contender, child_environment, resident_mb, run_rounds
 from loopback_server import FanoutLimits
 from report import results_block, table_text, targets, targets_text, write_results
 from workloads import CHILDREN_PER_PARENT, export_spec, fanout_spec, large_spec, paged_spec, write_yaml
@@ -161,16 +161,33 @@ def server_config(sizes: Sizes, workloads: list[str]) -> dict[str, Any]:
     return config
 
 
-def paged_contenders(base_url: str, rows: int, pyarrow: str) -> list[Contender]:
+def table_writer(path: Path, rows: int) -> Callable[[], None]:
+    """Return a hook that writes the dlt-table contender's Arrow file once, in a child process.
+
+    The harness itself never imports pyarrow: its peak RSS would carry into every child's.
+    """
+
+    def write() -> None:
+        if not path.exists():
+            command = contender_command("write-table", "--workload", "paged", "--rows", str(rows), "--table", str(path))
+            subprocess.run(command, check=True, capture_output=True, env=child_environment())
+
+    return write
+
+
+def paged_contenders(base_url: str, rows: int, pyarrow: str, scratch: Path) -> list[Contender]:
     name = f"p{rows}"
     size = f"{rows:,} rows"
     expected = {"items": rows}
     common = ["--workload", "paged", "--base-url", base_url, "--dataset", name]
+    table = scratch / f"paged-{rows}.arrow"
+    dlt_alone = contender_command("dlt-table", "--workload", "paged", "--table", str(table))
     return [
         restgen_contender("paged", size, "restgen (arrow)", lambda: paged_spec(base_url, name), expected),
         Contender("paged", size, "dlt", "dlt rest_api_source (jsonl)", fixed_command(contender_command("dlt", *common, "--format", "jsonl")), expected),
         Contender("paged", size, "dlt-parquet", "dlt rest_api_source (parquet)", fixed_command(contender_command("dlt", *common, "--format", "parquet")), expected, skipped=pyarrow),
         Contender("paged", size, "floor", "floor: requests + pyarrow + INSERT", fixed_command(contender_command("floor", *common)), expected, skipped=pyarrow),
+        Contender("paged", size, "dlt-table", "dlt alone: a prebuilt Arrow table, no HTTP", fixed_command(dlt_alone), expected, before=table_writer(table, rows), skipped=pyarrow),
     ]
 
 
@@ -258,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         groups: list[tuple[list[Contender], int]] = []
         if "paged" in args.workloads:
-            groups.append(([c for rows in sizes.paged_rows for c in paged_contenders(server.base_url, rows, pyarrow)], args.repeat))
+            groups.append(([c for rows in sizes.paged_rows for c in paged_contenders(server.base_url, rows, pyarrow, scratch)], args.repeat))
         if "jsonl" in args.workloads:
             groups.append((export_contenders(server.base_url, sizes.export_events, pyarrow), args.repeat))
         if "fanout" in args.workloads:
