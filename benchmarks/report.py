@@ -191,7 +191,7 @@ def dlt_bound_lines(contenders: Sequence[Contender]) -> list[str]:
         else:
             verdict = "Neither is below that time."
         lines.append(
-            f"Paged {contender.size}: dlt alone, loading a prebuilt Arrow table of these rows with no HTTP, "
+            f"- Paged {contender.size}: dlt alone, loading a prebuilt Arrow table of these rows with no HTTP, "
             f"took {alone:.2f} s. The targets allow {bounds} per run. {verdict}"
         )
     return lines
