@@ -33,7 +33,14 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline-name", metavar="NAME", help="dlt pipeline name; default the spec's source")
     parser.add_argument("--pipelines-dir", metavar="DIR", help="where dlt keeps pipeline state and cursors (default: dlt's, ~/.dlt/pipelines or /var/dlt/pipelines for root)")
     parser.add_argument("--loader-file-format", metavar="FORMAT", help="dlt loader file format; default jsonl where the destination supports it")
-    parser.add_argument("--duckdb-memory-limit", default="100MB", metavar="SIZE", help="DuckDB's memory_limit for the DuckDB file restgen chooses, e.g. 100MB or 4GB; 'none' for DuckDB's default of 80%% of RAM (default 100MB)")
+    parser.add_argument(
+        "--duckdb-memory-limit",
+        default="160MB",
+        metavar="SIZE",
+        help="DuckDB's memory_limit for the DuckDB file restgen chooses, e.g. 160MB or 4GB; with a limit, DuckDB "
+        "runs on 2 threads and dlt loads one file at a time. 'none' for DuckDB's defaults: 80%% of RAM, every "
+        "core and parallel loads (default 160MB)",
+    )
     parser.add_argument("--full-refresh", action="store_true", help="drop the selected endpoints' tables and cursor state first, then load them again from the start")
 
 
@@ -142,7 +149,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print("# Point configs/mixpanel.yaml at the simulator by pasting these lines into a shell:")
     print(f"export MIXPANEL_API_HOST={url} MIXPANEL_EXPORT_HOST={url}")
     print(f"export MIXPANEL_USERNAME={DEMO_USER} MIXPANEL_SECRET={DEMO_SECRET} MIXPANEL_PROJECT_ID={DEMO_PROJECT_ID}")
-    print(f"# then: restgen run configs/mixpanel.yaml --var start_date={simulator.history_start.isoformat()}", flush=True)
+    # A pipeline name of its own keeps these cursors apart from those of runs against the real API.
+    print(f"# then: restgen run configs/mixpanel.yaml --var start_date={simulator.history_start.isoformat()} --pipeline-name mixpanel_simulator", flush=True)
     print("Serving until Ctrl-C.", file=sys.stderr, flush=True)
     simulator.serve_forever()
     return 0

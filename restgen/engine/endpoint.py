@@ -195,6 +195,7 @@ class EndpointRunner:
         state in ``state`` advances only after every requested window succeeded.
         """
         context: dict[str, Any] = {"parent": dict(parent)} if parent is not None else {}
+        of_parent = f" for parent {self.partition_key(parent)}" if parent is not None else ""
         tracker = None
         if self.incremental is not None:
             tracker = CursorTracker(self.incremental, state if state is not None else {}, self.partition_key(parent), self.name)
@@ -205,7 +206,7 @@ class EndpointRunner:
                 window_context = dict(context)
                 if window is not None:
                     window_context["incremental"] = {"start": window.start_text, "end": window.end_text}
-                    logger.info("%s: requesting %s to %s", self.name, window.start_text, window.end_text)
+                    logger.info("%s: requesting %s to %s%s", self.name, window.start_text, window.end_text, of_parent)
                 yield from self._pages(window_context, tracker, max_pages)
         except RunError as exc:
             redact_chain(exc, self.client.redactor)

@@ -25,10 +25,17 @@ logger = logging.getLogger(__name__)
 PREFERRED_FORMATS = ("jsonl",)
 # Appended to the default DuckDB file name when the file would be named like the dataset.
 DUCKDB_CLASH_SUFFIX = "_data"
-# DuckDB's memory_limit for the file restgen chooses. With it, 1,000,000 and 2,000,000
-# Mixpanel-shaped events peaked at 222 and 225 MB of RSS against 454 and 566 MB without, at
-# about 4-16 % more wall time (benchmarks/run.py --workload jsonl, 2-core Xeon, one run each).
-DEFAULT_DUCKDB_MEMORY_LIMIT = "100MB"
+# DuckDB's memory_limit for the file restgen chooses, so that memory stays flat however many
+# rows a run loads (without it, DuckDB's buffer pool grows with the table up to 80 % of RAM).
+DEFAULT_DUCKDB_MEMORY_LIMIT = "160MB"
+# DuckDB settings that go with restgen's memory_limit. The memory a load needs grows with
+# DuckDB's threads and with the load jobs running at once (the out-of-memory errors were
+# read_json asking for 32 MiB buffers). In a DuckDB 2.0 check with JSON Lines files of 82 to
+# 490 MB, one job on 2 threads fit in 128MB but not in 100MB, and 4 jobs on 16 threads failed
+# even at 500MB. On one thread, a run's peak RSS grew 14 % from 1 to 2 million events; on two
+# it stayed flat.
+LIMITED_DUCKDB_THREADS = 2
+LIMITED_DUCKDB_LOAD_JOBS = 1
 
 
 @dataclass
@@ -130,11 +137,16 @@ def _user_configured_duckdb() -> bool:
         return False
 
 
-def _default_credentials(path: Path, memory_limit: str | None) -> Any:
-    """Return the credentials of restgen's own DuckDB file, with DuckDB's memory_limit unless the user configured one."""
+def _default_destination(path: Path, memory_limit: str | None) -> Any:
+    """Return the DuckDB destination of restgen's own file, with a memory limit unless the user configured one.
+
+    With the limit, DuckDB runs on LIMITED_DUCKDB_THREADS threads and dlt loads one file at a
+    time, so that the memory a load needs does not grow with the machine's cores.
+    """
     if memory_limit is None or _user_configured_duckdb():
-        return str(path)
-    return DuckDbCredentials(str(path), global_config={"memory_limit": memory_limit})
+        return dlt.destinations.duckdb(credentials=str(path))
+    credentials = DuckDbCredentials(str(path), global_config={"memory_limit": memory_limit, "threads": LIMITED_DUCKDB_THREADS})
+    return dlt.destinations.duckdb(credentials=credentials, max_parallel_load_jobs=LIMITED_DUCKDB_LOAD_JOBS)
 
 
 def _duckdb_in_working_directory(pipeline: dlt.Pipeline, memory_limit: str | None = DEFAULT_DUCKDB_MEMORY_LIMIT) -> dlt.Pipeline:
@@ -173,7 +185,7 @@ def _duckdb_in_working_directory(pipeline: dlt.Pipeline, memory_limit: str | Non
         logger.info("loading into %s: the file %s would be named like the dataset %s", target, configured.name, pipeline.dataset_name)
     return dlt.pipeline(
         pipeline_name=pipeline.pipeline_name,
-        destination=dlt.destinations.duckdb(credentials=_default_credentials(target, memory_limit)),
+        destination=_default_destination(target, memory_limit),
         dataset_name=pipeline.dataset_name,
         pipelines_dir=pipeline.pipelines_dir,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import pytest
@@ -218,3 +219,18 @@ def test_inclusive_date_end_covers_day(engine: Engine, api: ApiServer) -> None:
 
     assert ranges(api, "/events") == [(ts(2), ts(2, 23, 59, 59)), (ts(3), ts(3, 23, 59, 59))]
     assert engine.column("events", "id") == [1, 2]
+
+
+def test_window_log_names_parent(engine: Engine, api: ApiServer, caplog: Any) -> None:
+    api.json_route("/accounts", lambda request: [{"id": 1}, {"id": 2}])
+    serve_range(api, "/accounts/1/events", [{"id": 10, "ts": ts(1, 5)}])
+    serve_range(api, "/accounts/2/events", [{"id": 20, "ts": ts(2, 5)}])
+    spec = child_spec(engine)
+
+    with caplog.at_level(logging.INFO, logger="restgen"):
+        engine.run(spec)
+
+    requesting = [record.getMessage() for record in caplog.records if ": requesting " in record.getMessage()]
+    assert len(requesting) == 2
+    assert requesting[0].endswith(' for parent {"id": 1}')
+    assert requesting[1].endswith(' for parent {"id": 2}')

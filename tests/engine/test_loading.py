@@ -275,7 +275,38 @@ def test_default_duckdb_file_gets_memory_limit(tmp_path: Path, monkeypatch: Any)
     credentials = chosen.destination_client().config.credentials
 
     assert credentials.database == str(tmp_path / "limits_data.duckdb")
-    assert credentials.global_config == {"memory_limit": "100MB"}
+    assert credentials.global_config == {"memory_limit": "100MB", "threads": 2}
+    assert chosen.destination.capabilities().max_parallel_load_jobs == 1
+
+
+def test_limited_duckdb_settings_reach_duckdb(tmp_path: Path) -> None:
+    from restgen.engine.run import DEFAULT_DUCKDB_MEMORY_LIMIT, _default_destination
+
+    destination = _default_destination(tmp_path / "limited.duckdb", DEFAULT_DUCKDB_MEMORY_LIMIT)
+    pipeline = dlt.pipeline(pipeline_name="limited", destination=destination, dataset_name="data", pipelines_dir=str(tmp_path / "pipelines"))
+
+    with pipeline.sql_client() as client:
+        threads, limit = client.execute_sql("SELECT current_setting('threads'), current_setting('memory_limit')")[0]
+    with duckdb.connect(config={"memory_limit": DEFAULT_DUCKDB_MEMORY_LIMIT}) as reference:
+        expected_limit = reference.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    assert threads == 2
+    assert limit == expected_limit
+
+
+def test_many_tables_load_within_default_limit(engine: Engine, api: ApiServer, caplog: Any) -> None:
+    # Eight load jobs at once on two threads exceeded a 100MB limit now and then.
+    endpoints = []
+    for index in range(8):
+        serve(api, f"/items{index}", [{"id": number, "name": f"item {number}", "tags": ["a", "b"]} for number in range(50)])
+        endpoints.append({"name": f"items{index}", "path": f"items{index}"})
+    spec = engine.write_spec(endpoints)
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 0, err
+    assert "Out of Memory" not in err + caplog.text
+    assert engine.column("items7", "id") == list(range(50))
 
 
 def test_user_duckdb_config_keeps_its_settings(tmp_path: Path, monkeypatch: Any) -> None:
@@ -289,3 +320,13 @@ def test_user_duckdb_config_keeps_its_settings(tmp_path: Path, monkeypatch: Any)
     credentials = chosen.destination_client().config.credentials
 
     assert credentials.global_config == {"memory_limit": "2GB"}
+    assert chosen.destination.capabilities().max_parallel_load_jobs is None
+
+
+def test_cli_memory_limit_default_matches_engine() -> None:
+    from restgen.cli import build_parser
+    from restgen.engine.run import DEFAULT_DUCKDB_MEMORY_LIMIT
+
+    args = build_parser().parse_args(["run", "spec.yaml"])
+
+    assert args.duckdb_memory_limit == DEFAULT_DUCKDB_MEMORY_LIMIT
