@@ -290,6 +290,7 @@ def run_floor(args: argparse.Namespace) -> dict[str, Any]:
     session = requests.Session()
     session.mount("http://", HTTPAdapter(pool_connections=1, pool_maxsize=max(10, args.concurrency)))
     database = str(Path.cwd() / DATABASE_FILE)
+    fetch_started = time.perf_counter()
     if args.workload == "paged":
         loads = [("items", _fetch_paged(session, args), "REPLACE (CAST(created_at AS TIMESTAMPTZ) AS created_at)")]
     elif args.workload == "jsonl":
@@ -298,13 +299,15 @@ def run_floor(args: argparse.Namespace) -> dict[str, Any]:
         parents, children = _fetch_fanout(session, args)
         loads = [("parents", parents, ""), ("children", children, "")]
     session.close()
+    load_started = time.perf_counter()
     with duckdb.connect(database) as connection:
         connection.execute(f'CREATE SCHEMA "{DATASET}"')
         connection.execute("BEGIN")
         for table, records, casts in loads:
             _insert(connection, table, records, casts)
         connection.execute("COMMIT")
-    return {"tables": count_rows(database, DATASET, TABLES[args.workload]), "steps": {}}
+    steps = {"fetch": round(load_started - fetch_started, 3), "load": round(time.perf_counter() - load_started, 3)}
+    return {"tables": count_rows(database, DATASET, TABLES[args.workload]), "steps": steps}
 
 
 # -- command line --------------------------------------------------------------------------

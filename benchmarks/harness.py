@@ -74,6 +74,11 @@ class Contender:
         values = [getattr(sample, name) for sample in self.ok_samples]
         return statistics.median(values) if values else None
 
+    def median_step(self, name: str) -> float | None:
+        """Return the median seconds of one step that the contender reported in its output."""
+        values = [sample.output["steps"][name] for sample in self.ok_samples if name in sample.output.get("steps", {})]
+        return statistics.median(values) if values else None
+
     def median_extra(self, name: str) -> float | None:
         values = [sample.extra[name] for sample in self.ok_samples if sample.extra.get(name) is not None]
         return statistics.median(values) if values else None
