@@ -37,9 +37,10 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         "--duckdb-memory-limit",
         default="160MB",
         metavar="SIZE",
-        help="DuckDB's memory_limit for the DuckDB file restgen chooses, e.g. 160MB or 4GB; with a limit, DuckDB "
+        help="memory limit of DuckDB itself (not of the whole process), e.g. 160MB or 4GB; with a limit, DuckDB "
         "runs on 2 threads and dlt loads one file at a time. 'none' for DuckDB's defaults: 80%% of RAM, every "
-        "core and parallel loads (default 160MB)",
+        "core and parallel loads. Applies to the DuckDB file restgen chooses with --destination duckdb, not "
+        "when dlt's configuration names a DuckDB file or sets its global_config (default 160MB)",
     )
     parser.add_argument("--full-refresh", action="store_true", help="drop the selected endpoints' tables and cursor state first, then load them again from the start")
 
@@ -96,9 +97,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _cmd_preview(args)
     if args.rows != 5:
         raise UsageError("--rows applies to --preview; add --preview or drop --rows")
-    from restgen.engine.run import format_summary, run_spec
+    from restgen.engine.run import check_duckdb_memory_limit, format_summary, run_spec
     from restgen.spec import load_spec
 
+    memory_limit = None if args.duckdb_memory_limit.lower() == "none" else args.duckdb_memory_limit
+    if memory_limit is not None and args.destination == "duckdb":
+        try:
+            check_duckdb_memory_limit(memory_limit)
+        except UsageError as exc:
+            raise UsageError(f"--duckdb-memory-limit: {exc}") from None
     spec = load_spec(args.spec, _parse_vars(args.var))
     result = run_spec(
         spec,
@@ -109,7 +116,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         full_refresh=args.full_refresh,
         pipelines_dir=args.pipelines_dir,
         loader_file_format=args.loader_file_format,
-        duckdb_memory_limit=None if args.duckdb_memory_limit.lower() == "none" else args.duckdb_memory_limit,
+        duckdb_memory_limit=memory_limit,
     )
     print(format_summary(result))
     if result.database_path:

@@ -137,13 +137,27 @@ def _user_configured_duckdb() -> bool:
         return False
 
 
+def check_duckdb_memory_limit(memory_limit: str) -> None:
+    """Raise UsageError unless DuckDB accepts ``memory_limit`` as a memory size."""
+    import duckdb
+
+    try:
+        duckdb.connect(config={"memory_limit": memory_limit}).close()
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0]
+        raise UsageError(f"invalid DuckDB memory limit {memory_limit!r} ({reason}); give a size such as 160MB or 4GB, or none") from None
+
+
 def _default_destination(path: Path, memory_limit: str | None) -> Any:
     """Return the DuckDB destination of restgen's own file, with a memory limit unless the user configured one.
 
     With the limit, DuckDB runs on LIMITED_DUCKDB_THREADS threads and dlt loads one file at a
     time, so that the memory a load needs does not grow with the machine's cores.
     """
-    if memory_limit is None or _user_configured_duckdb():
+    if memory_limit is None:
+        return dlt.destinations.duckdb(credentials=str(path))
+    if _user_configured_duckdb():
+        logger.info("DuckDB's global_config is set in dlt's configuration, so restgen's memory limit %s does not apply", memory_limit)
         return dlt.destinations.duckdb(credentials=str(path))
     credentials = DuckDbCredentials(str(path), global_config={"memory_limit": memory_limit, "threads": LIMITED_DUCKDB_THREADS})
     return dlt.destinations.duckdb(credentials=credentials, max_parallel_load_jobs=LIMITED_DUCKDB_LOAD_JOBS)
@@ -205,13 +219,16 @@ def run_spec(
 ) -> RunResult:
     """Extract the selected endpoints of ``spec`` and load them into ``destination``.
 
-    ``duckdb_memory_limit`` (DuckDB's syntax, e.g. ``"100MB"``; None for DuckDB's default)
-    applies to the DuckDB file restgen chooses, not to one the user configured.
+    ``duckdb_memory_limit`` (DuckDB's syntax, e.g. ``"160MB"``; None for DuckDB's default)
+    applies to the DuckDB file restgen chooses, not to one the user configured. UsageError
+    says when DuckDB rejects it.
 
     Raises RunError with the failing endpoint's message. dlt keeps any package that was
     extracted but not loaded and loads it first on the next run. Cursor state advances only
     with the package that carries the rows.
     """
+    if destination == "duckdb" and duckdb_memory_limit is not None:
+        check_duckdb_memory_limit(duckdb_memory_limit)
     built = build_source(spec, endpoints)
     name = pipeline_name or spec.source
     try:

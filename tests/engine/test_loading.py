@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -309,18 +310,20 @@ def test_many_tables_load_within_default_limit(engine: Engine, api: ApiServer, c
     assert engine.column("items7", "id") == list(range(50))
 
 
-def test_user_duckdb_config_keeps_its_settings(tmp_path: Path, monkeypatch: Any) -> None:
+def test_user_duckdb_config_keeps_its_settings(tmp_path: Path, monkeypatch: Any, caplog: Any) -> None:
     from restgen.engine.run import _duckdb_in_working_directory
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DESTINATION__DUCKDB__CREDENTIALS__GLOBAL_CONFIG", '{"memory_limit": "2GB"}')
     pipeline = dlt.pipeline(pipeline_name="mine", destination="duckdb", dataset_name="data", pipelines_dir=str(tmp_path / "pipelines"))
 
-    chosen = _duckdb_in_working_directory(pipeline, "100MB")
+    with caplog.at_level(logging.INFO, logger="restgen"):
+        chosen = _duckdb_in_working_directory(pipeline, "100MB")
     credentials = chosen.destination_client().config.credentials
 
     assert credentials.global_config == {"memory_limit": "2GB"}
     assert chosen.destination.capabilities().max_parallel_load_jobs is None
+    assert "restgen's memory limit 100MB does not apply" in caplog.text
 
 
 def test_cli_memory_limit_default_matches_engine() -> None:

@@ -52,6 +52,19 @@ def test_unknown_destination_is_usage_error(engine: Engine, api: ApiServer) -> N
     assert api.requests_to("/items") == []
 
 
+def test_bad_memory_limit_is_usage_error(engine: Engine, api: ApiServer) -> None:
+    api.json_route("/items", lambda request: ITEMS)
+    spec = engine.write_spec([{"name": "items", "path": "items"}])
+
+    code, _, err = engine.cli_run(spec, "--duckdb-memory-limit", "foo")
+
+    assert code == 2
+    assert err.startswith("Error: --duckdb-memory-limit: invalid DuckDB memory limit 'foo'")
+    assert "give a size such as 160MB or 4GB, or none" in err
+    assert "Traceback" not in err
+    assert api.requests_to("/items") == []
+
+
 def test_duckdb_file_follows_working_directory(engine: Engine, api: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     api.json_route("/items", lambda request: ITEMS)
     spec = engine.write_spec([{"name": "items", "path": "items"}])
