@@ -101,9 +101,9 @@ def find(contenders: Sequence[Contender], workload: str, size: str, key: str) ->
 
 
 def results_table(contenders: Sequence[Contender]) -> list[str]:
-    """Return the main table: one row per contender, with rows/s relative to restgen."""
+    """Return the main table: one row per contender, with restgen's rows/s relative to each."""
     lines = [
-        "| workload | size | contender | runs | wall s, median (min–max) | rows/s | rows/s ÷ restgen | CPU s | peak RSS MB |",
+        "| workload | size | contender | runs | wall s, median (min–max) | rows/s | restgen's rows/s ÷ this row's | CPU s | peak RSS MB |",
         "|---|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for contender in contenders:
@@ -119,7 +119,8 @@ def results_table(contenders: Sequence[Contender]) -> list[str]:
         rate = _rate(contender.total_rows, wall)
         reference = find(contenders, contender.workload, contender.size, "restgen")
         reference_rate = _rate(reference.total_rows, reference.median("wall")) if reference else None
-        ratio = f"{rate / reference_rate:.2f}×" if rate and reference_rate else "—"
+        # The same direction as the targets: above 1× restgen is faster than this contender.
+        ratio = f"{reference_rate / rate:.2f}×" if rate and reference_rate else "—"
         rate_text = f"{rate:,.0f}" if rate else "—"
         failed = f" ({len(contender.samples) - len(walls)} failed)" if contender.failed else ""
         lines.append(
@@ -143,7 +144,12 @@ def fanout_table(contenders: Sequence[Contender], latency_sum: float, rate_limit
     ]
     for contender in rows:
         span = contender.median_extra("span")
-        share = f"1/{latency_sum / span:.1f}" if span else "—"
+        if not span:
+            share = "—"
+        elif span < latency_sum:
+            share = f"{span / latency_sum:.3f} (1/{latency_sum / span:.1f})"
+        else:
+            share = f"{span / latency_sum:.2f}"
         violations = max(sample.extra.get("violations", 0) for sample in contender.ok_samples)
         lines.append(
             f"| {contender.label} | {_seconds(span)} | {share} | {_seconds(contender.median_extra('handler_seconds'))} | "
