@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from restgen.errors import UsageError
+from restgen.errors import MemoryLimitError, UsageError
 
 
 def _parse_vars(items: list[str] | None) -> dict[str, str]:
@@ -37,7 +37,7 @@ def _add_load_options(parser: argparse.ArgumentParser) -> None:
         "--duckdb-memory-limit",
         default="160MB",
         metavar="SIZE",
-        help="memory limit of DuckDB itself (not of the whole process), e.g. 160MB or 4GB; with a limit, DuckDB "
+        help="memory limit of DuckDB itself (not of the whole process), e.g. 160MB or 4GB. With a limit, DuckDB "
         "runs on 2 threads and dlt loads one file at a time. 'none' for DuckDB's defaults: 80%% of RAM, every "
         "core and parallel loads. Applies to the DuckDB file restgen chooses with --destination duckdb, not "
         "when dlt's configuration names a DuckDB file or sets its global_config (default 160MB)",
@@ -97,27 +97,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _cmd_preview(args)
     if args.rows != 5:
         raise UsageError("--rows applies to --preview; add --preview or drop --rows")
-    from restgen.engine.run import check_duckdb_memory_limit, format_summary, run_spec
+    from restgen.engine.run import format_summary, run_spec
     from restgen.spec import load_spec
 
-    memory_limit = None if args.duckdb_memory_limit.lower() == "none" else args.duckdb_memory_limit
-    if memory_limit is not None and args.destination == "duckdb":
-        try:
-            check_duckdb_memory_limit(memory_limit)
-        except UsageError as exc:
-            raise UsageError(f"--duckdb-memory-limit: {exc}") from None
     spec = load_spec(args.spec, _parse_vars(args.var))
-    result = run_spec(
-        spec,
-        endpoints=args.endpoint,
-        destination=args.destination,
-        dataset_name=args.dataset,
-        pipeline_name=args.pipeline_name,
-        full_refresh=args.full_refresh,
-        pipelines_dir=args.pipelines_dir,
-        loader_file_format=args.loader_file_format,
-        duckdb_memory_limit=memory_limit,
-    )
+    try:
+        result = run_spec(
+            spec,
+            endpoints=args.endpoint,
+            destination=args.destination,
+            dataset_name=args.dataset,
+            pipeline_name=args.pipeline_name,
+            full_refresh=args.full_refresh,
+            pipelines_dir=args.pipelines_dir,
+            loader_file_format=args.loader_file_format,
+            duckdb_memory_limit=None if args.duckdb_memory_limit.lower() == "none" else args.duckdb_memory_limit,
+        )
+    except MemoryLimitError as exc:
+        raise UsageError(f"--duckdb-memory-limit: {exc}") from None
     print(format_summary(result))
     if result.database_path:
         print(f"\nLoaded into {result.database_path}, dataset {result.dataset_name}.")

@@ -35,6 +35,10 @@ class UsageError(RestgenError):
     exit_code = 2
 
 
+class MemoryLimitError(UsageError):
+    """A DuckDB memory limit that DuckDB rejects."""
+
+
 @dataclass(frozen=True, order=True)
 class SpecIssue:
     """One located problem in a spec file; sorts by file and position."""

@@ -17,7 +17,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from restgen.engine.arrow import uses_arrow
 from restgen.engine.source import BuiltSource, build_source
 from restgen.engine.stats import EndpointStats
-from restgen.errors import RestgenError, RunError, UsageError
+from restgen.errors import MemoryLimitError, RestgenError, RunError, UsageError
 from restgen.spec import Spec
 
 logger = logging.getLogger(__name__)
@@ -28,12 +28,11 @@ DUCKDB_CLASH_SUFFIX = "_data"
 # DuckDB's memory_limit for the file restgen chooses, so that memory stays flat however many
 # rows a run loads (without it, DuckDB's buffer pool grows with the table up to 80 % of RAM).
 DEFAULT_DUCKDB_MEMORY_LIMIT = "160MB"
-# DuckDB settings that go with restgen's memory_limit. The memory a load needs grows with
-# DuckDB's threads and with the load jobs running at once (the out-of-memory errors were
-# read_json asking for 32 MiB buffers). In a DuckDB 2.0 check with JSON Lines files of 82 to
-# 490 MB, one job on 2 threads fit in 128MB but not in 100MB, and 4 jobs on 16 threads failed
-# even at 500MB. On one thread, a run's peak RSS grew 14 % from 1 to 2 million events; on two
-# it stayed flat.
+# Settings that go with restgen's memory_limit, because a load's memory grows with DuckDB's
+# threads and with the load jobs at once (read_json asked for 32 MiB buffers). In a DuckDB 2.0
+# check on 82 to 490 MB JSON Lines files, one job on 2 threads fit in 128MB but not in 100MB,
+# and 4 jobs on 16 threads failed even at 500MB. On one thread, peak RSS grew 14 % from 1 to 2
+# million events, and on two it stayed flat.
 LIMITED_DUCKDB_THREADS = 2
 LIMITED_DUCKDB_LOAD_JOBS = 1
 
@@ -138,14 +137,14 @@ def _user_configured_duckdb() -> bool:
 
 
 def check_duckdb_memory_limit(memory_limit: str) -> None:
-    """Raise UsageError unless DuckDB accepts ``memory_limit`` as a memory size."""
+    """Raise MemoryLimitError unless DuckDB accepts ``memory_limit`` as a memory size."""
     import duckdb
 
     try:
         duckdb.connect(config={"memory_limit": memory_limit}).close()
     except duckdb.Error as exc:
         reason = str(exc).splitlines()[0]
-        raise UsageError(f"invalid DuckDB memory limit {memory_limit!r} ({reason}); give a size such as 160MB or 4GB, or none") from None
+        raise MemoryLimitError(f"invalid DuckDB memory limit {memory_limit!r} ({reason}); give a size such as 160MB or 4GB, or none") from None
 
 
 def _default_destination(path: Path, memory_limit: str | None) -> Any:
@@ -220,8 +219,8 @@ def run_spec(
     """Extract the selected endpoints of ``spec`` and load them into ``destination``.
 
     ``duckdb_memory_limit`` (DuckDB's syntax, e.g. ``"160MB"``; None for DuckDB's default)
-    applies to the DuckDB file restgen chooses, not to one the user configured. UsageError
-    says when DuckDB rejects it.
+    applies to the DuckDB file restgen chooses, not to one the user configured. Raises
+    MemoryLimitError when DuckDB rejects it.
 
     Raises RunError with the failing endpoint's message. dlt keeps any package that was
     extracted but not loaded and loads it first on the next run. Cursor state advances only

@@ -40,27 +40,22 @@ def test_selector_matching_nothing_warns(engine: Engine, api: ApiServer, caplog:
     assert any("data_selector 'result' matched nothing" in message and "results" in message for message in warnings)
 
 
-def test_unknown_destination_is_usage_error(engine: Engine, api: ApiServer) -> None:
+@pytest.mark.parametrize(
+    ("option", "expected_start", "expected_hint"),
+    [
+        (["--destination", "nosuch"], "Error: cannot set up the destination 'nosuch'", ""),
+        (["--duckdb-memory-limit", "foo"], "Error: --duckdb-memory-limit: invalid DuckDB memory limit 'foo'", "give a size such as 160MB or 4GB, or none"),
+    ],
+)
+def test_bad_load_option_is_usage_error(engine: Engine, api: ApiServer, option: list[str], expected_start: str, expected_hint: str) -> None:
     api.json_route("/items", lambda request: ITEMS)
     spec = engine.write_spec([{"name": "items", "path": "items"}])
 
-    code, _, err = engine.cli_run(spec, "--destination", "nosuch")
+    code, _, err = engine.cli_run(spec, *option)
 
     assert code == 2
-    assert err.startswith("Error: cannot set up the destination 'nosuch'")
-    assert "Traceback" not in err
-    assert api.requests_to("/items") == []
-
-
-def test_bad_memory_limit_is_usage_error(engine: Engine, api: ApiServer) -> None:
-    api.json_route("/items", lambda request: ITEMS)
-    spec = engine.write_spec([{"name": "items", "path": "items"}])
-
-    code, _, err = engine.cli_run(spec, "--duckdb-memory-limit", "foo")
-
-    assert code == 2
-    assert err.startswith("Error: --duckdb-memory-limit: invalid DuckDB memory limit 'foo'")
-    assert "give a size such as 160MB or 4GB, or none" in err
+    assert err.startswith(expected_start)
+    assert expected_hint in err
     assert "Traceback" not in err
     assert api.requests_to("/items") == []
 
