@@ -195,10 +195,13 @@ class EndpointRunner:
         state in ``state`` advances only after every requested window succeeded.
         """
         context: dict[str, Any] = {"parent": dict(parent)} if parent is not None else {}
-        of_parent = f" for parent {self.partition_key(parent)}" if parent is not None else ""
         tracker = None
+        of_parent = ""
         if self.incremental is not None:
-            tracker = CursorTracker(self.incremental, state if state is not None else {}, self.partition_key(parent), self.name)
+            key = self.partition_key(parent)
+            tracker = CursorTracker(self.incremental, state if state is not None else {}, key, self.name)
+            if parent is not None:
+                of_parent = f" for parent {key}"
         try:
             for index, window in enumerate(iter_windows_or_once(tracker)):
                 if max_windows is not None and index >= max_windows:
