@@ -196,7 +196,7 @@ def write_table(args: argparse.Namespace) -> dict[str, Any]:
 def run_dlt_table(args: argparse.Namespace) -> dict[str, Any]:
     """Load a prebuilt Arrow table with dlt: a dlt run with no HTTP, JSON or conversion.
 
-    Its wall time is what any dlt-based loader pays for this many rows, restgen included.
+    Its wall time is the least that any loader built on dlt pays for this many rows, restgen included.
     """
     import dlt
     import pyarrow as pa

@@ -41,9 +41,9 @@ class Contender:
     ``argv`` receives the run's empty working folder. ``expected_rows`` maps each table to its
     row count, or is None for commands that load nothing (validate). ``after`` runs in the
     harness right after the process ends, for figures the server collected. ``count``, when
-    set, is a second command run in the same folder outside the measured time; its standard
-    output replaces the first command's (the ``restgen run`` command prints a table for people,
-    so its rows are counted afterwards).
+    set, is a second command run in the same folder outside the measured time, and its standard
+    output replaces the first command's. The ``restgen run`` command prints a table for people,
+    so its rows are counted that way.
     """
 
     workload: str

@@ -96,16 +96,15 @@ def restgen_cli() -> list[str]:
     return [str(restgen)] if restgen.exists() else [sys.executable, "-m", "restgen.cli"]
 
 
-def restgen_contender(workload: str, size: str, label: str, spec: Callable[[], dict[str, Any]], expected: dict[str, int]) -> Contender:
-    """Return the contender that runs ``restgen run`` on a generated spec; its rows are counted afterwards."""
-    source = spec()["source"]
+def restgen_contender(workload: str, size: str, label: str, document: dict[str, Any], expected: dict[str, int]) -> Contender:
+    """Return the contender that runs ``restgen run`` on the spec ``document``, with its rows counted afterwards."""
 
     def argv(folder: Path) -> list[str]:
-        path = write_yaml(folder / "spec.yaml", spec())
+        path = write_yaml(folder / "spec.yaml", document)
         return [*restgen_cli(), "run", str(path), "--pipelines-dir", str(folder / "pipelines")]
 
     def count(folder: Path) -> list[str]:
-        return contender_command("count", "--workload", workload, "--pipeline-name", source)
+        return contender_command("count", "--workload", workload, "--pipeline-name", document["source"])
 
     return Contender(workload, size, "restgen", label, argv, expected, count=count)
 
@@ -183,7 +182,7 @@ def paged_contenders(base_url: str, rows: int, pyarrow: str, scratch: Path) -> l
     table = scratch / f"paged-{rows}.arrow"
     dlt_alone = contender_command("dlt-table", "--workload", "paged", "--table", str(table))
     return [
-        restgen_contender("paged", size, "restgen (arrow)", lambda: paged_spec(base_url, name), expected),
+        restgen_contender("paged", size, "restgen (arrow)", paged_spec(base_url, name), expected),
         Contender("paged", size, "dlt", "dlt rest_api_source (jsonl)", fixed_command(contender_command("dlt", *common, "--format", "jsonl")), expected),
         Contender("paged", size, "dlt-parquet", "dlt rest_api_source (parquet)", fixed_command(contender_command("dlt", *common, "--format", "parquet")), expected, skipped=pyarrow),
         Contender("paged", size, "floor", "floor: requests + pyarrow + INSERT", fixed_command(contender_command("floor", *common)), expected, skipped=pyarrow),
@@ -198,7 +197,7 @@ def export_contenders(base_url: str, events: tuple[int, int], pyarrow: str) -> l
         size = f"{count:,} events"
         expected = {"events": count}
         contenders.append(
-            restgen_contender("jsonl", size, "restgen (jsonl)", lambda name=name: export_spec(base_url, name), expected)
+            restgen_contender("jsonl", size, "restgen (jsonl)", export_spec(base_url, name), expected)
         )
         if index > 0:
             continue
@@ -218,7 +217,7 @@ def fanout_contenders(server: ServerProcess, sizes: Sizes, pyarrow: str) -> list
     expected = {"parents": sizes.fanout_parents, "children": sizes.fanout_parents * CHILDREN_PER_PARENT}
     common = ["--workload", "fanout", "--base-url", base_url]
     floor_limits = ["--concurrency", str(limits.max_concurrency), "--requests-per-second", str(limits.requests_per_second)]
-    spec = lambda: fanout_spec(base_url, limits.max_concurrency, limits.requests_per_second)  # noqa: E731
+    spec = fanout_spec(base_url, limits.max_concurrency, limits.requests_per_second)
     contenders = [
         restgen_contender("fanout", size, "restgen (jsonl)", spec, expected),
         Contender("fanout", size, "dlt", "dlt rest_api_source, sequential (jsonl)", fixed_command(contender_command("dlt", *common)), expected),
@@ -252,7 +251,7 @@ def add_profiling(contender: Contender, folder: Path) -> None:
         arguments, output = command(work), str(folder / f"{name}-{next(runs)}.prof")
         cli = restgen_cli()
         if arguments[: len(cli)] == cli:
-            # The restgen command has no --profile option; run its module under cProfile instead.
+            # The restgen command has no --profile option, so its module runs under cProfile instead.
             return [sys.executable, "-m", "cProfile", "-o", output, "-m", "restgen.cli", *arguments[len(cli) :]]
         return [*arguments, "--profile", output]
 
