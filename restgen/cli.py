@@ -177,8 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console_main() -> None:
     """Entry point of the ``restgen`` command: run main() and exit the process with its code."""
     code = main()
-    # Interpreter shutdown walks every object the garbage collector tracks, about 0.1 s once
-    # dlt is imported; frozen objects are skipped. The process ends here, so nothing leaks.
+    # Interpreter shutdown walks every object the garbage collector tracks and skips frozen ones,
+    # which saved about 0.1 s per run once dlt was imported. The process ends here, so nothing leaks.
     gc.freeze()
     sys.exit(code)
 
