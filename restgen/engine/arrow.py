@@ -21,6 +21,10 @@ Row = dict[str, Any]
 # dlt writes the Tables of a `batch_format: arrow` endpoint to this file format and loads the
 # file without running its per-row normalizer.
 ARROW_FILE_FORMAT = "parquet"
+# The Tables handed to dlt end after the page that reaches either bound, so memory stays
+# bounded while dlt's per-item cost is paid once per batch, not once per page.
+ARROW_BATCH_ROWS = 50_000
+ARROW_BATCH_BYTES = 32 * 1024 * 1024
 # dlt settings that arrow endpoints need. They are set as environment variables, so they apply
 # to the whole process, and a value the user has set wins.
 ARROW_DLT_SETTINGS = {
@@ -45,7 +49,7 @@ _CONVERSION_ERRORS: tuple[type[Exception], ...] = (ValueError, TypeError, Overfl
 
 
 class ArrowPages:
-    """Convert the pages of one endpoint into pyarrow Tables, one Table per page.
+    """Convert the pages of one endpoint into pyarrow Tables, joining pages of the same columns.
 
     ``pyarrow`` is the imported module, passed in so that restgen runs without pyarrow when
     no endpoint uses arrow. Tables keep every field of every row: a field missing from
@@ -59,8 +63,32 @@ class ArrowPages:
         self.primary_key = list(primary_key)
 
     def tables(self, pages: Iterable[list[Row]]) -> Iterator[Any]:
-        for rows in pages:
-            yield self.table(rows)
+        """Yield the pages as Tables, joining consecutive pages of one schema into larger Tables.
+
+        dlt 1.31's extract spent about 1 ms per item whatever its size (measured on 500 pages
+        of 1,000 rows), more than converting the rows took. A page whose schema differs from
+        the previous one starts a new Table, so dlt still widens types between pages as it
+        would for single pages.
+        """
+        pending: list[Any] = []
+        rows = 0
+        size = 0
+        for page in pages:
+            table = self.table(page)
+            if pending and not table.schema.equals(pending[0].schema):
+                yield self._joined(pending)
+                pending, rows, size = [], 0, 0
+            pending.append(table)
+            rows += table.num_rows
+            size += table.nbytes
+            if rows >= ARROW_BATCH_ROWS or size >= ARROW_BATCH_BYTES:
+                yield self._joined(pending)
+                pending, rows, size = [], 0, 0
+        if pending:
+            yield self._joined(pending)
+
+    def _joined(self, tables: list[Any]) -> Any:
+        return tables[0] if len(tables) == 1 else self.pa.concat_tables(tables)
 
     def table(self, rows: list[Row]) -> Any:
         """Return one non-empty page of rows as a pyarrow Table."""

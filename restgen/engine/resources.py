@@ -93,9 +93,8 @@ def _child_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], parent:
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch))), thread_name_prefix=f"restgen-{runner.name}")
         try:
             futures = [pool.submit(_child_pages, runner, record, state) for record in batch]
-            for future in futures:
-                pages = future.result()
-                yield from arrow.tables(pages) if arrow is not None else pages
+            pages = (page for future in futures for page in future.result())
+            yield from arrow.tables(pages) if arrow is not None else pages
         finally:
             # After a failure the queued parents are dropped: under a tight rate limit they could
             # delay the error by hours, and the run fails anyway.

@@ -226,7 +226,8 @@ def run_spec(
     extracted but not loaded and loads it first on the next run. Cursor state advances only
     with the package that carries the rows.
     """
-    if destination == "duckdb" and duckdb_memory_limit is not None:
+    # restgen's default is known to be valid, and the check opens a DuckDB connection.
+    if destination == "duckdb" and duckdb_memory_limit not in (None, DEFAULT_DUCKDB_MEMORY_LIMIT):
         check_duckdb_memory_limit(duckdb_memory_limit)
     built = build_source(spec, endpoints)
     name = pipeline_name or spec.source

@@ -305,3 +305,44 @@ def test_switching_batch_format_needs_refresh(engine: Engine, api: ApiServer, fi
 
     assert code == 0, err
     assert engine.column("items", "id") == [1, 2]
+
+
+def test_pages_of_one_schema_join_into_one_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow
+
+    from restgen.engine import arrow
+
+    pages = [
+        [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+        [{"id": 3, "name": "c"}],
+        # Another schema: `name` missing, so it starts a new Table and dlt widens as between pages.
+        [{"id": 4}],
+        [{"id": 5, "name": "e"}],
+        [{"id": 6, "name": "f"}],
+    ]
+    converter = arrow.ArrowPages(pyarrow, "items", ["id"])
+
+    tables = list(converter.tables(pages))
+
+    assert [table.to_pylist() for table in tables] == [
+        [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}, {"id": 3, "name": "c"}],
+        [{"id": 4}],
+        [{"id": 5, "name": "e"}, {"id": 6, "name": "f"}],
+    ]
+
+    # A Table ends after the page that reaches the row bound.
+    monkeypatch.setattr(arrow, "ARROW_BATCH_ROWS", 2)
+    sizes = [table.num_rows for table in converter.tables(pages)]
+    assert sizes == [2, 1, 1, 2]
+
+
+def test_many_pages_load_every_row_once(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": number, "name": f"item {number}"} for number in range(1, 2001)]
+    serve_pages(api, "/items", records, size=100)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id")])
+
+    result = engine.run(spec)
+
+    assert result.table_rows["items"] == 2000
+    assert result.stats[0].pages == 20
+    assert engine.query("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM items") == [(2000, 2000, 1, 2000)]
