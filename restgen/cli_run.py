@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from restgen.collector import importing_engine
 from restgen.errors import MemoryLimitError, UsageError
 
 
@@ -97,8 +98,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _cmd_preview(args)
     if args.rows != 5:
         raise UsageError("--rows applies to --preview; add --preview or drop --rows")
-    from restgen.engine.run import format_summary, run_spec
-    from restgen.spec import load_spec
+    with importing_engine():
+        from restgen.engine.run import format_summary, run_spec
+        from restgen.spec import load_spec
 
     spec = load_spec(args.spec, _parse_vars(args.var))
     try:
@@ -122,8 +124,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_preview(args: argparse.Namespace) -> int:
-    from restgen.engine.preview import preview_spec
-    from restgen.spec import load_spec
+    with importing_engine():
+        from restgen.engine.preview import preview_spec
+        from restgen.spec import load_spec
 
     spec = load_spec(args.spec, _parse_vars(args.var))
     for name, rows in preview_spec(spec, args.endpoint, rows=args.rows):
@@ -134,7 +137,8 @@ def _cmd_preview(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from restgen.demo import run_demo
+    with importing_engine():
+        from restgen.demo import run_demo
 
     return run_demo(seed=args.seed, days=args.days)
 

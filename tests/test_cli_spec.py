@@ -269,3 +269,26 @@ def test_installed_command_is_console_main() -> None:
     project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
 
     assert '\nrestgen = "restgen.cli:console_main"\n' in project
+
+
+def test_collector_is_left_alone_unless_the_command_owns_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from restgen import collector
+
+    frozen = gc.get_freeze_count()
+    with collector.importing_engine():
+        assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+
+    monkeypatch.setattr(collector, "_claimed", True)
+    try:
+        with collector.importing_engine():
+            assert not gc.isenabled()
+            created = [[index] for index in range(100)]
+        # What the block created is frozen, and the collector runs again.
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(created)
+    finally:
+        gc.unfreeze()
+        gc.enable()
