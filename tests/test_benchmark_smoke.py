@@ -85,3 +85,12 @@ def test_smoke_run_states_dlt_bound(smoke_run: tuple[subprocess.CompletedProcess
     if importlib.util.find_spec("pyarrow") is None:
         pytest.skip("the dlt-alone contender needs pyarrow")
     assert "dlt alone, loading a prebuilt Arrow table" in completed.stdout
+
+
+def test_dlt_contenders_run_without_restgen_settings() -> None:
+    # Importing restgen turns off dlt's intermediate gzip, one of restgen's own levers.
+    probe = "import sys; sys.path.insert(0, 'benchmarks'); import contenders; print('restgen' in sys.modules)"
+
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT, capture_output=True, text=True, timeout=60, check=True)
+
+    assert completed.stdout.strip() == "False"
