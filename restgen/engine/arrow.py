@@ -22,9 +22,10 @@ Row = dict[str, Any]
 # file without running its per-row normalizer.
 ARROW_FILE_FORMAT = "parquet"
 # The Tables handed to dlt end after the page that reaches either bound, so memory stays
-# bounded while dlt's per-item cost is paid once per batch, not once per page.
-ARROW_BATCH_ROWS = 50_000
-ARROW_BATCH_BYTES = 32 * 1024 * 1024
+# bounded while dlt's per-item cost is paid once per batch, not once per page. On 500,000
+# benchmark rows, 10,000 per Table beat 50,000 in time and in peak memory (272 MB against 300).
+ARROW_BATCH_ROWS = 10_000
+ARROW_BATCH_BYTES = 8 * 1024 * 1024
 # dlt settings that arrow endpoints need. They are set as environment variables, so they apply
 # to the whole process, and a value the user has set wins.
 ARROW_DLT_SETTINGS = {
