@@ -3,9 +3,9 @@
 Importing restgen's engine, dlt included, creates about 80,000 objects that the collector
 tracks. With the collector on, Python scans them while they are created, and every later full
 collection scans them again. Both cost about 0.1 s of a run that loads 50,000 rows in just
-over a second (measured with dlt 1.31 on Python 3.11). The command therefore
-imports its engine with the collector off, then freezes what the imports made, so that
-collections during the run only scan objects the run created.
+over a second (measured with dlt 1.31 on Python 3.11). The command therefore imports its
+engine with the collector off, then freezes what the imports made, so that collections
+during the run only scan objects the run created.
 
 The settings apply only when ``console_main`` claims the process. A program or a test that
 calls ``restgen.cli.main`` keeps its own collector as it is.
