@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
+from restgen.engine.arrow_types import ColumnTypes
 from restgen.errors import RunError, SpecError, SpecIssue
 from restgen.spec import Spec
 from restgen.spec.yamlload import PathKey, format_path
@@ -58,10 +59,11 @@ class ArrowPages:
     columns, which dlt loads as JSON.
     """
 
-    def __init__(self, pyarrow: ModuleType, endpoint: str, primary_key: Sequence[str]) -> None:
+    def __init__(self, pyarrow: ModuleType, endpoint: str, primary_key: Sequence[str], declared: Mapping[str, Any] | None = None) -> None:
         self.pa = pyarrow
         self.endpoint = endpoint
         self.primary_key = list(primary_key)
+        self.types = ColumnTypes(pyarrow, endpoint, declared)
 
     def tables(self, pages: Iterable[list[Row]]) -> Iterator[Any]:
         """Yield the pages as Tables, joining consecutive pages of one schema into larger Tables.
@@ -75,7 +77,7 @@ class ArrowPages:
         rows = 0
         size = 0
         for page in pages:
-            table = self.table(page)
+            table = self.types.unify(self.table(page))
             if pending and not table.schema.equals(pending[0].schema):
                 yield self._joined(pending)
                 pending, rows, size = [], 0, 0

@@ -44,6 +44,13 @@ def _cursor_state() -> dict[str, Any]:
     return state
 
 
+def _seed_column_types(arrow: ArrowPages | None, table: str) -> None:
+    """Give an arrow endpoint the column types that earlier runs stored for its table."""
+    if arrow is not None:
+        stored = dlt.current.source_schema().tables.get(table, {})
+        arrow.types.seed(stored.get("columns", {}))
+
+
 def _root_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], arrow: ArrowPages | None) -> DltResource:
     stats = runner.stats
 
@@ -51,6 +58,7 @@ def _root_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], arrow: A
         stats.start()
         logger.info("%s: started", runner.name)
         state = _cursor_state() if runner.incremental else None
+        _seed_column_types(arrow, stats.table)
         pages = runner.sequences(None, state)
         yield from arrow.tables(pages) if arrow is not None else pages
         stats.finish()
@@ -89,6 +97,7 @@ def _child_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], parent:
         stats.start()
         batch = _parent_records(parents)
         state = _cursor_state() if runner.incremental else None
+        _seed_column_types(arrow, stats.table)
         # Child requests of different parents run in parallel; the rate limiter bounds them.
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch))), thread_name_prefix=f"restgen-{runner.name}")
         try:
@@ -130,7 +139,7 @@ def build_resources(spec: Spec, client: HttpClient) -> tuple[dict[str, DltResour
         runner = EndpointRunner(endpoint, client, base_url, stats[name])
         arrow = None
         if pyarrow is not None and uses_arrow(endpoint):
-            arrow = ArrowPages(pyarrow, name, _as_list(endpoint.get("primary_key")))
+            arrow = ArrowPages(pyarrow, name, _as_list(endpoint.get("primary_key")), endpoint.get("columns"))
         parent_name = endpoint.get("depends_on")
         if parent_name:
             resource = _child_resource(runner, endpoint, build(parent_name), arrow)

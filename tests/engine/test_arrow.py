@@ -346,3 +346,73 @@ def test_many_pages_load_every_row_once(engine: Engine, api: ApiServer) -> None:
     assert result.table_rows["items"] == 2000
     assert result.stats[0].pages == 20
     assert engine.query("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM items") == [(2000, 2000, 1, 2000)]
+
+
+def test_float_pages_between_int_pages_keep_decimals(engine: Engine, api: ApiServer) -> None:
+    # dlt 1.31 alone types a column after its last Table, which rounded these floats into BIGINT.
+    scores = [1, 2, 3.5, 4.5, 5, 6]
+    serve_pages(api, "/items", [{"id": index, "score": score} for index, score in enumerate(scores, 1)], size=2)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id")])
+
+    engine.run(spec)
+
+    assert column_types(engine, "items")["score"] == "DOUBLE"
+    assert engine.column("items", "score") == [1.0, 2.0, 3.5, 4.5, 5.0, 6.0]
+
+
+def test_text_page_turns_column_to_text(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": 1, "code": 7, "flag": True}, {"id": 2, "code": "A7", "flag": 1}, {"id": 3, "code": 9, "flag": False}]
+    serve_pages(api, "/items", records, size=1)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id")])
+
+    engine.run(spec)
+
+    assert column_types(engine, "items")["code"] == "VARCHAR"
+    assert column_types(engine, "items")["flag"] == "VARCHAR"
+    assert engine.query("SELECT code, flag FROM items ORDER BY id") == [("7", "true"), ("A7", "1"), ("9", "false")]
+
+
+def test_float_into_bigint_of_earlier_run_fails(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": 1, "score": 1}, {"id": 2, "score": 2}]
+    serve_pages(api, "/items", records)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", write_disposition="merge")])
+    engine.run(spec)
+
+    records[1]["score"] = 2.5
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    assert "items: the field 'score' now has double values, but an earlier run created its column as bigint" in err
+    assert "--full-refresh" in err
+    assert "Traceback" not in err
+    # The failed run loaded nothing, and the first run's rows are intact.
+    assert engine.query("SELECT id, score FROM items ORDER BY id") == [(1, 1), (2, 2)]
+
+    engine.run(spec, full_refresh=True)
+    assert column_types(engine, "items")["score"] == "DOUBLE"
+    assert engine.column("items", "score") == [1.0, 2.5]
+
+
+def test_int_into_double_of_earlier_run_is_cast(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": 1, "score": 1.5}]
+    serve_pages(api, "/items", records)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id")])
+    engine.run(spec)
+
+    records[0]["score"] = 3
+    engine.run(spec)
+
+    assert column_types(engine, "items")["score"] == "DOUBLE"
+    assert engine.column("items", "score") == [1.5, 3.0]
+
+
+def test_object_then_number_fails_clearly() -> None:
+    import pyarrow
+
+    from restgen.engine.arrow import ArrowPages
+    from restgen.errors import RunError
+
+    converter = ArrowPages(pyarrow, "items", ["id"])
+
+    with pytest.raises(RunError, match="cannot store the field 'meta' in one column: it held json values and now has bigint values"):
+        list(converter.tables([[{"id": 1, "meta": {"a": 1}}], [{"id": 2, "meta": 5}]]))

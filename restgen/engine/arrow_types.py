@@ -1,0 +1,118 @@
+"""One type per column across the pyarrow Tables of an arrow endpoint, within a run and across runs.
+
+dlt 1.31 gives a column the type of the last Table that had it, and the destination then
+converts every file of the load to that type. A float page followed by an int page made the
+column BIGINT and rounded the floats without an error, and floats loaded into a column that an
+earlier run created as BIGINT were rounded too. ColumnTypes widens each column to a type that
+can store every value seen so far (ints and floats to float, scalars of different kinds to
+text), and casts each Table to it, so the last Table carries the widest type. A value that the
+column of an earlier run cannot store raises RunError instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from restgen.errors import RunError
+
+# dlt's data types of columns stored by earlier runs, mapped to ColumnTypes' kinds.
+_DLT_KINDS = {"bigint": "int", "double": "float", "text": "text", "bool": "bool", "timestamp": "timestamp", "json": "nested"}
+_SCALARS = {"bool", "int", "float", "text", "timestamp"}
+_NAMES = {"int": "bigint", "float": "double", "text": "text", "bool": "bool", "timestamp": "timestamp", "nested": "json"}
+
+
+class ColumnTypes:
+    """The widest type each column of one endpoint has had, and the casts that keep Tables to it.
+
+    Columns with a ``data_type`` in the endpoint's ``columns`` are left to dlt and the
+    destination, which convert values to the declared type.
+    """
+
+    def __init__(self, pyarrow: ModuleType, endpoint: str, declared: Mapping[str, Any] | None = None) -> None:
+        self.pa = pyarrow
+        self.endpoint = endpoint
+        self.declared = {name for name, column in (declared or {}).items() if isinstance(column, Mapping) and column.get("data_type")}
+        self.kinds: dict[str, str] = {}
+        # Columns whose type an earlier run fixed in the destination.
+        self.stored: set[str] = set()
+        self.seeded = False
+
+    def seed(self, columns: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take the column types that earlier runs stored (dlt's schema), once per run."""
+        if self.seeded:
+            return
+        self.seeded = True
+        for name, column in columns.items():
+            kind = _DLT_KINDS.get(column.get("data_type", ""))
+            if kind is not None and name not in self.declared:
+                self.kinds[name] = kind
+                self.stored.add(name)
+
+    def unify(self, table: Any) -> Any:
+        """Return ``table`` with each column cast to the widest type its column has had."""
+        for index, field in enumerate(table.schema):
+            name = field.name
+            new = self._kind(field.type)
+            if new == "null" or name in self.declared:
+                continue
+            current = self.kinds.setdefault(name, new)
+            if new == current:
+                continue
+            wider = _wider(current, new)
+            if wider is None:
+                raise RunError(
+                    f"{self.endpoint}: batch_format arrow cannot store the field {name!r} in one column: it held "
+                    f"{_NAMES.get(current, current)} values and now has {_NAMES.get(new, new)} values; remove the "
+                    "field with the drop transform, or set batch_format: rows on this endpoint"
+                )
+            if wider != current:
+                if name in self.stored:
+                    raise RunError(
+                        f"{self.endpoint}: the field {name!r} now has {_NAMES[new]} values, but an earlier run created "
+                        f"its column as {_NAMES[current]}, and the destination would convert them without an error; "
+                        "run once with --full-refresh to recreate the table, or declare the column's data_type in columns"
+                    )
+                self.kinds[name] = wider
+            if wider != new:
+                table = self._cast(table, index, field, wider)
+        return table
+
+    def _kind(self, data_type: Any) -> str:
+        types = self.pa.types
+        if types.is_null(data_type):
+            return "null"
+        if types.is_boolean(data_type):
+            return "bool"
+        if types.is_integer(data_type):
+            return "int"
+        if types.is_floating(data_type):
+            return "float"
+        if types.is_string(data_type) or types.is_large_string(data_type):
+            return "text"
+        if types.is_timestamp(data_type):
+            return "timestamp"
+        if types.is_struct(data_type) or types.is_list(data_type) or types.is_large_list(data_type) or types.is_map(data_type):
+            return "nested"
+        return str(data_type)
+
+    def _cast(self, table: Any, index: int, field: Any, kind: str) -> Any:
+        target = self.pa.float64() if kind == "float" else self.pa.string()
+        try:
+            column = table.column(index).cast(target)
+        except (self.pa.ArrowInvalid, self.pa.ArrowNotImplementedError) as exc:
+            raise RunError(
+                f"{self.endpoint}: batch_format arrow cannot convert the field {field.name!r} to {_NAMES[kind]} "
+                f"({exc}); set batch_format: rows on this endpoint"
+            ) from exc
+        return table.set_column(index, self.pa.field(field.name, target, nullable=field.nullable), column)
+
+
+def _wider(current: str, new: str) -> str | None:
+    """Return the kind that can store values of both kinds, or None when no column can."""
+    if {current, new} == {"int", "float"}:
+        return "float"
+    if current in _SCALARS and new in _SCALARS:
+        return "text"
+    return None
