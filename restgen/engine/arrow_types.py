@@ -11,6 +11,7 @@ column of an earlier run cannot store raises RunError instead.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -21,6 +22,8 @@ from restgen.errors import RunError
 _DLT_KINDS = {"bigint": "int", "double": "float", "text": "text", "bool": "bool", "timestamp": "timestamp", "json": "nested"}
 _SCALARS = {"bool", "int", "float", "text", "timestamp"}
 _NAMES = {"int": "bigint", "float": "double", "text": "text", "bool": "bool", "timestamp": "timestamp", "nested": "json"}
+# The largest magnitude up to which a double stores every integer exactly.
+_EXACT_IN_DOUBLE = 2**53
 
 
 class ColumnTypes:
@@ -37,6 +40,8 @@ class ColumnTypes:
         self.kinds: dict[str, str] = {}
         # Columns whose type an earlier run fixed in the destination.
         self.stored: set[str] = set()
+        # The largest magnitude of each int column so far, to tell whether doubles can store them.
+        self.largest: dict[str, int] = {}
         self.seeded = False
 
     def seed(self, columns: Mapping[str, Mapping[str, Any]]) -> None:
@@ -58,6 +63,8 @@ class ColumnTypes:
             if new == "null" or name in self.declared:
                 continue
             current = self.kinds.setdefault(name, new)
+            if new == "int" and current == "int":
+                self._track_magnitude(name, table.column(index))
             if new == current:
                 continue
             wider = _wider(current, new)
@@ -72,12 +79,24 @@ class ColumnTypes:
                     raise RunError(
                         f"{self.endpoint}: the field {name!r} now has {_NAMES[new]} values, but an earlier run created "
                         f"its column as {_NAMES[current]}, and the destination would convert them without an error; "
-                        "run once with --full-refresh to recreate the table, or declare the column's data_type in columns"
+                        "run once with --full-refresh to recreate the table"
+                    )
+                if wider == "float" and self.largest.get(name, 0) > _EXACT_IN_DOUBLE:
+                    raise RunError(
+                        f"{self.endpoint}: the field {name!r} has floats and integers beyond 2**53, which one double "
+                        "column cannot store exactly; set batch_format: rows on this endpoint"
                     )
                 self.kinds[name] = wider
             if wider != new:
                 table = self._cast(table, index, field, wider)
         return table
+
+    def _track_magnitude(self, name: str, column: Any) -> None:
+        # dlt imports pyarrow.compute for its own arrow handling, so this adds no import to a run.
+        bounds = importlib.import_module("pyarrow.compute").min_max(column)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is not None:
+            self.largest[name] = max(self.largest.get(name, 0), abs(low), abs(high))
 
     def _kind(self, data_type: Any) -> str:
         types = self.pa.types

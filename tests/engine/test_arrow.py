@@ -416,3 +416,19 @@ def test_object_then_number_fails_clearly() -> None:
 
     with pytest.raises(RunError, match="cannot store the field 'meta' in one column: it held json values and now has bigint values"):
         list(converter.tables([[{"id": 1, "meta": {"a": 1}}], [{"id": 2, "meta": 5}]]))
+
+
+def test_large_ints_then_floats_fail_clearly() -> None:
+    import pyarrow
+
+    from restgen.engine.arrow import ArrowPages
+    from restgen.errors import RunError
+
+    beyond_double = 2**53 + 1
+    pages = [[{"id": 1, "amount": beyond_double}], [{"id": 2, "amount": 1.5}]]
+
+    # Either order fails: a double column cannot store 2**53 + 1 exactly.
+    with pytest.raises(RunError, match="has floats and integers beyond 2\\*\\*53"):
+        list(ArrowPages(pyarrow, "items", ["id"]).tables(pages))
+    with pytest.raises(RunError, match="cannot convert the field 'amount' to double"):
+        list(ArrowPages(pyarrow, "items", ["id"]).tables(pages[::-1]))
