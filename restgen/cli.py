@@ -134,11 +134,23 @@ def _configure_logging(debug: bool) -> None:
     if not debug:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
         logging.getLogger("dlt").addFilter(_drop_empty_column_notes)
+        logging.getLogger("dlt").addFilter(_without_traceback)
 
 
 def _drop_empty_column_notes(record: logging.LogRecord) -> bool:
     """Hide dlt's note that a column stayed null in one load: sparse API fields make it routine."""
     return "did not receive any data during this load" not in record.getMessage()
+
+
+def _without_traceback(record: logging.LogRecord) -> bool:
+    """Cut dlt's log records before their traceback: the Error line names the cause, and --debug shows it all."""
+    message = record.getMessage()
+    if record.exc_info or "Traceback (most recent call last)" in message:
+        record.msg = message.split("Traceback (most recent call last)")[0].rstrip(" :")
+        record.args = ()
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 COMMANDS = {"validate": _cmd_validate, "schema": _cmd_schema, "list": _cmd_list}

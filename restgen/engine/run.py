@@ -12,6 +12,7 @@ from typing import Any
 import dlt
 from dlt.common.schema.utils import has_table_seen_data
 from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+from dlt.load.exceptions import LoadClientJobFailed, LoadClientJobTerminalRetry
 from dlt.pipeline.exceptions import PipelineStepFailed
 
 from restgen.engine.arrow import uses_arrow
@@ -65,6 +66,29 @@ def _first_lines(error: BaseException, limit: int = 3) -> str:
     lines = [line for line in str(error).splitlines() if line.strip()][:limit]
     text = " ".join(line.strip() for line in lines)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _failed_job_message(error: LoadClientJobTerminalRetry | LoadClientJobFailed, pipeline: dlt.Pipeline) -> str:
+    """Name the table and the destination's reason for a load job that cannot succeed, and what to do.
+
+    dlt's message carries the whole traceback of the destination's error, whose last line is the reason.
+    """
+    table = error.job_id.split(".")[0]
+    lines = [line.strip() for line in str(error.failed_message).splitlines() if line.strip()]
+    reason = lines[-1] if lines else "no reason given"
+    # "dlt.destinations.exceptions.DatabaseTerminalException: Conversion Error: ..." -> "Conversion Error: ..."
+    head, _, rest = reason.partition(": ")
+    if rest and "." in head and " " not in head:
+        reason = rest
+    message = f"loading table {table!r} failed in the destination: {reason}"
+    if isinstance(error, LoadClientJobFailed):
+        return f"{message}; dlt aborted the load package and restored the state from before it"
+    directory = f" --pipelines-dir {pipeline.pipelines_dir}"
+    return (
+        f"{message}; dlt keeps the load package and retries it first on every run. If the data cannot load as "
+        "it is, discard the package and restore the cursors from before it with: "
+        f"dlt pipeline{directory} {pipeline.pipeline_name} abort-packages"
+    )
 
 
 def _loader_format(pipeline: dlt.Pipeline, requested: str | None) -> str | None:
@@ -264,6 +288,9 @@ def run_spec(
         inner = getattr(exc, "exception", None) or exc
         if isinstance(inner, KeyboardInterrupt):
             raise KeyboardInterrupt from exc
+        if isinstance(inner, (LoadClientJobTerminalRetry, LoadClientJobFailed)):
+            message = built.client.redactor.text(_failed_job_message(inner, pipeline))
+            raise RunError(message) from exc
         message = built.client.redactor.text(_first_lines(inner))
         raise RunError(f"the pipeline failed at step {exc.step}: {message}") from exc
     finally:

@@ -432,3 +432,18 @@ def test_large_ints_then_floats_fail_clearly() -> None:
         list(ArrowPages(pyarrow, "items", ["id"]).tables(pages))
     with pytest.raises(RunError, match="cannot convert the field 'amount' to double"):
         list(ArrowPages(pyarrow, "items", ["id"]).tables(pages[::-1]))
+
+
+def test_failed_load_job_names_table_and_fix(engine: Engine, api: ApiServer, caplog: pytest.LogCaptureFixture) -> None:
+    # A declared bigint column and a float beyond its range: DuckDB rejects the file at load.
+    api.json_route("/items", lambda request: [{"id": 1, "score": 1e300}])
+    spec = engine.write_spec([{"name": "items", "path": "items", "batch_format": "arrow", "columns": {"score": {"data_type": "bigint"}}}])
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    assert "Error: loading table 'items' failed in the destination: Conversion Error:" in err
+    assert f"dlt pipeline --pipelines-dir {engine.pipelines_dir} testapi abort-packages" in err
+    assert "Traceback" not in err
+    # dlt's own log lines of the failure are cut before their traceback too.
+    assert "Traceback" not in caplog.text
