@@ -271,7 +271,7 @@ def test_installed_command_is_console_main() -> None:
     assert '\nrestgen = "restgen.cli:console_main"\n' in project
 
 
-def test_collector_is_left_alone_unless_the_command_owns_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_collector_untouched_unless_claimed(monkeypatch: pytest.MonkeyPatch) -> None:
     import gc
 
     from restgen import collector

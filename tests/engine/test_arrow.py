@@ -315,7 +315,7 @@ def test_pages_of_one_schema_join_into_one_table(monkeypatch: pytest.MonkeyPatch
     pages = [
         [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
         [{"id": 3, "name": "c"}],
-        # Another schema: `name` missing, so it starts a new Table and dlt widens as between pages.
+        # Another schema: `name` missing, so it starts a new Table.
         [{"id": 4}],
         [{"id": 5, "name": "e"}],
         [{"id": 6, "name": "f"}],
