@@ -292,3 +292,16 @@ def test_collector_untouched_unless_claimed(monkeypatch: pytest.MonkeyPatch) -> 
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_dlt_log_cut_before_traceback() -> None:
+    import logging
+
+    from restgen.cli import _without_traceback
+
+    message = "Job for items.1.parquet failed terminally in load 1 with message Traceback (most recent call last):\n  File x"
+    record = logging.LogRecord("dlt", logging.ERROR, "load.py", 1, message, None, (ValueError, ValueError("x"), None))
+
+    assert _without_traceback(record)
+    assert record.getMessage() == "Job for items.1.parquet failed terminally in load 1 with message"
+    assert record.exc_info is None
