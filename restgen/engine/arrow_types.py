@@ -63,7 +63,8 @@ class ColumnTypes:
             if new == "null" or name in self.declared:
                 continue
             current = self.kinds.setdefault(name, new)
-            if new == "int" and current == "int":
+            # A stored int column never widens (that raises below), so its magnitude is not needed.
+            if new == "int" and current == "int" and name not in self.stored:
                 self._track_magnitude(name, table.column(index))
             if new == current:
                 continue

@@ -83,11 +83,10 @@ def _failed_job_message(error: LoadClientJobTerminalRetry | LoadClientJobFailed,
     message = f"loading table {table!r} failed in the destination: {reason}"
     if isinstance(error, LoadClientJobFailed):
         return f"{message}; dlt aborted the load package and restored the state from before it"
-    directory = f" --pipelines-dir {pipeline.pipelines_dir}"
     return (
         f"{message}; dlt keeps the load package and retries it first on every run. If the data cannot load as "
         "it is, discard the package and restore the cursors from before it with: "
-        f"dlt pipeline{directory} {pipeline.pipeline_name} abort-packages"
+        f"dlt pipeline --pipelines-dir {pipeline.pipelines_dir} {pipeline.pipeline_name} abort-packages"
     )
 
 
