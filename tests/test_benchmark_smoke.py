@@ -87,7 +87,7 @@ def test_smoke_run_states_dlt_bound(smoke_run: tuple[subprocess.CompletedProcess
     assert "dlt alone, loading a prebuilt Arrow table" in completed.stdout
 
 
-def test_dlt_contenders_run_without_restgen_settings() -> None:
+def test_dlt_contenders_skip_restgen_settings() -> None:
     # Importing restgen turns off dlt's intermediate gzip, one of restgen's own levers.
     probe = "import sys; sys.path.insert(0, 'benchmarks'); import contenders; print('restgen' in sys.modules)"
 

@@ -307,7 +307,7 @@ def test_switching_batch_format_needs_refresh(engine: Engine, api: ApiServer, fi
     assert engine.column("items", "id") == [1, 2]
 
 
-def test_pages_of_one_schema_join_into_one_table(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_same_schema_pages_join(monkeypatch: pytest.MonkeyPatch) -> None:
     import pyarrow
 
     from restgen.engine import arrow
@@ -348,7 +348,7 @@ def test_many_pages_load_every_row_once(engine: Engine, api: ApiServer) -> None:
     assert engine.query("SELECT count(*), count(DISTINCT id), min(id), max(id) FROM items") == [(2000, 2000, 1, 2000)]
 
 
-def test_float_pages_between_int_pages_keep_decimals(engine: Engine, api: ApiServer) -> None:
+def test_floats_between_ints_keep_decimals(engine: Engine, api: ApiServer) -> None:
     # dlt 1.31 alone types a column after its last Table, which rounded these floats into BIGINT.
     scores = [1, 2, 3.5, 4.5, 5, 6]
     serve_pages(api, "/items", [{"id": index, "score": score} for index, score in enumerate(scores, 1)], size=2)
@@ -372,7 +372,7 @@ def test_text_page_turns_column_to_text(engine: Engine, api: ApiServer) -> None:
     assert engine.query("SELECT code, flag FROM items ORDER BY id") == [("7", "true"), ("A7", "1"), ("9", "false")]
 
 
-def test_float_into_bigint_of_earlier_run_fails(engine: Engine, api: ApiServer) -> None:
+def test_float_into_stored_bigint_fails(engine: Engine, api: ApiServer) -> None:
     records = [{"id": 1, "score": 1}, {"id": 2, "score": 2}]
     serve_pages(api, "/items", records)
     spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", write_disposition="merge")])
@@ -393,7 +393,7 @@ def test_float_into_bigint_of_earlier_run_fails(engine: Engine, api: ApiServer) 
     assert engine.column("items", "score") == [1.0, 2.5]
 
 
-def test_int_into_double_of_earlier_run_is_cast(engine: Engine, api: ApiServer) -> None:
+def test_int_into_stored_double_cast(engine: Engine, api: ApiServer) -> None:
     records = [{"id": 1, "score": 1.5}]
     serve_pages(api, "/items", records)
     spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id")])
@@ -434,7 +434,7 @@ def test_large_ints_then_floats_fail_clearly() -> None:
         list(ArrowPages(pyarrow, "items", ["id"]).tables(pages[::-1]))
 
 
-def test_failed_load_job_names_table_and_fix(engine: Engine, api: ApiServer) -> None:
+def test_failed_load_names_table(engine: Engine, api: ApiServer) -> None:
     # A declared bigint column and a float beyond its range: DuckDB rejects the file at load.
     api.json_route("/items", lambda request: [{"id": 1, "score": 1e300}])
     spec = engine.write_spec([{"name": "items", "path": "items", "batch_format": "arrow", "columns": {"score": {"data_type": "bigint"}}}])
