@@ -646,6 +646,14 @@ dependencies:
         id="top-level-list",
     ),
     pytest.param(
+        extend("""\
+    columns:
+      amount: {data_type: decimal, scale: 2}
+"""),
+        ["spec.yaml:7:36: endpoints[0].columns.amount.scale: 'scale' needs 'precision' next to it"],
+        id="scale-without-precision",
+    ),
+    pytest.param(
         "restgen: 1\nsource: demo\nendpoints: []\n",
         ["spec.yaml:3:12: endpoints: list at least one endpoint"],
         id="empty-endpoints-list",
