@@ -7,6 +7,10 @@ earlier run created as BIGINT were rounded too. ColumnTypes widens each column t
 can store every value seen so far (ints and floats to float, scalars of different kinds to
 text), and casts each Table to it, so the last Table carries the widest type. A value that the
 column of an earlier run cannot store raises RunError instead.
+
+A column declared under ``columns`` with a ``data_type`` is converted to that type here where
+the conversion is exact or fails (a string of digits to bigint, 2.5 to bigint fails), so dlt
+gets the declared type and a value that does not fit stops the run before anything loads.
 """
 
 from __future__ import annotations
@@ -24,19 +28,34 @@ _SCALARS = {"bool", "int", "float", "text", "timestamp"}
 _NAMES = {"int": "bigint", "float": "double", "text": "text", "bool": "bool", "timestamp": "timestamp", "nested": "json"}
 # The largest magnitude up to which a double stores every integer exactly.
 _EXACT_IN_DOUBLE = 2**53
+# The kinds of values that restgen converts to each declared data_type. Other pairs (an epoch
+# number or a string to a timestamp) are left to the destination.
+_DECLARED_FROM = {
+    "text": {"int", "float", "bool", "text"},
+    "bigint": {"int", "float", "text"},
+    "double": {"int", "float", "text"},
+    "decimal": {"int", "float", "text"},
+    "bool": {"bool", "text"},
+    "timestamp": {"timestamp"},
+}
+# Fractional-second digits and pyarrow.compute's name of each arrow time unit.
+_UNIT_DIGITS = {"s": 0, "ms": 3, "us": 6, "ns": 9}
+_UNIT_NAMES = {"s": "second", "ms": "millisecond", "us": "microsecond", "ns": "nanosecond"}
 
 
 class ColumnTypes:
     """The widest type each column of one endpoint has had, and the casts that keep Tables to it.
 
-    Columns with a ``data_type`` in the endpoint's ``columns`` are left to dlt and the
-    destination, which convert values to the declared type.
+    Columns with a ``data_type`` in the endpoint's ``columns`` get that type instead, once
+    ``seed`` has the destination's capabilities.
     """
 
     def __init__(self, pyarrow: ModuleType, endpoint: str, declared: Mapping[str, Any] | None = None) -> None:
         self.pa = pyarrow
         self.endpoint = endpoint
-        self.declared = {name for name, column in (declared or {}).items() if isinstance(column, Mapping) and column.get("data_type")}
+        self.declared = {name: dict(column) for name, column in (declared or {}).items() if isinstance(column, Mapping) and column.get("data_type")}
+        # The arrow type of each declared column that restgen converts, set by seed.
+        self.targets: dict[str, Any] = {}
         self.kinds: dict[str, str] = {}
         # Columns whose type an earlier run fixed in the destination.
         self.stored: set[str] = set()
@@ -44,8 +63,12 @@ class ColumnTypes:
         self.largest: dict[str, int] = {}
         self.seeded = False
 
-    def seed(self, columns: Mapping[str, Mapping[str, Any]]) -> None:
-        """Take the column types that earlier runs stored (dlt's schema), once per run."""
+    def seed(self, columns: Mapping[str, Mapping[str, Any]], capabilities: Any) -> None:
+        """Take the column types that earlier runs stored (dlt's schema), once per run.
+
+        ``capabilities`` are the destination's (dlt's DestinationCapabilitiesContext), which
+        give a declared decimal or timestamp without precision its arrow type.
+        """
         if self.seeded:
             return
         self.seeded = True
@@ -54,13 +77,21 @@ class ColumnTypes:
             if kind is not None and name not in self.declared:
                 self.kinds[name] = kind
                 self.stored.add(name)
+        # dlt's pyarrow helpers import pyarrow, which only arrow endpoints need.
+        arrow_type = importlib.import_module("dlt.common.libs.pyarrow").get_py_arrow_datatype
+        for name, column in self.declared.items():
+            if column["data_type"] in _DECLARED_FROM:
+                self.targets[name] = arrow_type(column, capabilities, "UTC")
 
     def unify(self, table: Any) -> Any:
         """Return ``table`` with each column cast to the widest type its column has had."""
         for index, field in enumerate(table.schema):
             name = field.name
             new = self._kind(field.type)
-            if new == "null" or name in self.declared:
+            if new == "null":
+                continue
+            if name in self.declared:
+                table = self._to_declared(table, index, field, new)
                 continue
             current = self.kinds.setdefault(name, new)
             # A stored int column never widens (that raises below), so its magnitude is not needed.
@@ -89,7 +120,27 @@ class ColumnTypes:
                     )
                 self.kinds[name] = wider
             if wider != new:
-                table = self._cast(table, index, field, wider)
+                target = self.pa.float64() if wider == "float" else self.pa.string()
+                problem = f"batch_format arrow cannot convert the field {name!r} to {_NAMES[wider]}"
+                table = self._cast(table, index, field, target, problem, "set batch_format: rows on this endpoint")
+        return table
+
+    def _to_declared(self, table: Any, index: int, field: Any, kind: str) -> Any:
+        """Cast a declared column to its declared type, when restgen converts values of this kind."""
+        name = field.name
+        column = self.declared[name]
+        target = self.targets.get(name)
+        if target is not None and not field.type.equals(target) and kind in _DECLARED_FROM[column["data_type"]]:
+            if kind == "timestamp" and _UNIT_DIGITS[target.unit] < _UNIT_DIGITS[field.type.unit]:
+                # A declared precision drops the finer digits, which the safe cast below would reject.
+                compute = importlib.import_module("pyarrow.compute")
+                truncated = compute.floor_temporal(table.column(index), unit=_UNIT_NAMES[target.unit])
+                table = table.set_column(index, field, truncated)
+            problem = f"the field {name!r} has a value that its declared data_type {column['data_type']} cannot store"
+            table = self._cast(table, index, field, target, problem, "correct the data_type under columns")
+        if column.get("nullable") is False and table.schema.field(index).nullable and table.column(index).null_count == 0:
+            # As for primary keys, dlt 1.31 logs a WARNING for each Table whose nullable hint differs.
+            table = table.set_column(index, table.schema.field(index).with_nullable(False), table.column(index))
         return table
 
     def _track_magnitude(self, name: str, column: Any) -> None:
@@ -117,16 +168,19 @@ class ColumnTypes:
             return "nested"
         return str(data_type)
 
-    def _cast(self, table: Any, index: int, field: Any, kind: str) -> Any:
-        target = self.pa.float64() if kind == "float" else self.pa.string()
+    def _cast(self, table: Any, index: int, field: Any, target: Any, problem: str, remedy: str) -> Any:
+        pa = self.pa
+        column = table.column(index)
         try:
-            column = table.column(index).cast(target)
-        except (self.pa.ArrowInvalid, self.pa.ArrowNotImplementedError) as exc:
-            raise RunError(
-                f"{self.endpoint}: batch_format arrow cannot convert the field {field.name!r} to {_NAMES[kind]} "
-                f"({exc}); set batch_format: rows on this endpoint"
-            ) from exc
-        return table.set_column(index, self.pa.field(field.name, target, nullable=field.nullable), column)
+            if pa.types.is_string(target) and pa.types.is_floating(field.type):
+                # pyarrow writes 9900.0 as "9900"; str keeps the JSON spelling, as DuckDB does when
+                # it converts the earlier Tables of a column that turned text.
+                column = pa.array([None if value is None else str(value) for value in column.to_pylist()], pa.string())
+            else:
+                column = column.cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OverflowError) as exc:
+            raise RunError(f"{self.endpoint}: {problem} ({exc}); {remedy}") from exc
+        return table.set_column(index, pa.field(field.name, target, nullable=field.nullable), column)
 
 
 def _wider(current: str, new: str) -> str | None:

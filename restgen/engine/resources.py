@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import dlt
+from dlt.common.configuration.container import Container
+from dlt.common.destination.capabilities import DestinationCapabilitiesContext
 from dlt.extract.resource import DltResource
 
 from restgen.engine.arrow import ARROW_FILE_FORMAT, ArrowPages, configure_dlt_for_arrow, import_pyarrow, uses_arrow
@@ -33,8 +35,9 @@ def _hints(endpoint: Mapping[str, Any]) -> dict[str, Any]:
         if endpoint.get(key) is not None:
             hints[key] = endpoint[key]
     if uses_arrow(endpoint):
-        # NOTE: a `columns` data_type that differs from a page's arrow type (text hinted as a
-        # timestamp) is converted by the destination, and dlt 1.31 logs a WARNING for each page.
+        # NOTE: a `columns` data_type that restgen does not convert to (a string or an epoch
+        # number to a timestamp) is converted by the destination, and dlt 1.31 logs a WARNING
+        # for each Table.
         hints["file_format"] = ARROW_FILE_FORMAT
     return hints
 
@@ -48,7 +51,10 @@ def _seed_column_types(arrow: ArrowPages | None, table: str) -> None:
     """Give an arrow endpoint the column types that earlier runs stored for its table."""
     if arrow is not None:
         stored = dlt.current.source_schema().tables.get(table, {})
-        arrow.types.seed(stored.get("columns", {}))
+        # dlt injects the destination's capabilities while it extracts; a pipeline without a
+        # destination gets dlt's generic ones, as dlt's own extractor does.
+        capabilities = Container().get(DestinationCapabilitiesContext) or DestinationCapabilitiesContext.generic_capabilities()
+        arrow.types.seed(stored.get("columns", {}), capabilities)
 
 
 def _root_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], arrow: ArrowPages | None) -> DltResource:

@@ -7,7 +7,9 @@ objects and lists become JSON columns, no child tables, and `_dlt_load_id` but n
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -49,6 +51,29 @@ def without_nulls(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
     return {key: value for key, value in json.loads(text).items() if value is not None}
+
+
+@pytest.fixture
+def warnings_logged(caplog: pytest.LogCaptureFixture) -> Iterator[Callable[[], list[str]]]:
+    """Return a function that lists the WARNING messages of restgen and dlt logged so far.
+
+    dlt's logger does not propagate to the root logger, so caplog alone misses its records.
+    """
+    from_dlt: list[str] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING:
+            from_dlt.append(record.getMessage())
+        return True
+
+    def logged() -> list[str]:
+        return from_dlt + [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]
+
+    dlt_logger = logging.getLogger("dlt")
+    dlt_logger.addFilter(keep)
+    with caplog.at_level(logging.WARNING):
+        yield logged
+    dlt_logger.removeFilter(keep)
 
 
 def column_types(engine: Engine, table: str) -> dict[str, str]:
@@ -372,6 +397,61 @@ def test_text_page_turns_column_to_text(engine: Engine, api: ApiServer) -> None:
     assert engine.query("SELECT code, flag FROM items ORDER BY id") == [("7", "true"), ("A7", "1"), ("9", "false")]
 
 
+def test_text_column_keeps_float_spelling(engine: Engine, api: ApiServer) -> None:
+    records = [{"id": 1, "code": 9900.0}, {"id": 2, "code": "A7"}, {"id": 3, "code": 0.5}]
+    serve_pages(api, "/items", records, size=1)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id")])
+
+    engine.run(spec)
+
+    assert engine.query("SELECT code FROM items ORDER BY id") == [("9900.0",), ("A7",), ("0.5",)]
+
+
+DECLARED = {
+    "id": {"data_type": "text"},
+    "count": {"data_type": "bigint", "nullable": False},
+    "score": {"data_type": "decimal", "precision": 10, "scale": 2},
+    "ratio": {"data_type": "double"},
+    "label": {"data_type": "text"},
+    "active": {"data_type": "bool"},
+}
+
+
+@pytest.mark.parametrize(("batch_format", "false_as_text"), [("arrow", "false"), ("rows", "False")])
+def test_declared_types_converted_without_warnings(engine: Engine, api: ApiServer, warnings_logged: Callable[[], list[str]], batch_format: str, false_as_text: str) -> None:
+    records = [
+        {"id": 1, "count": 2.0, "score": 0.37, "ratio": 3, "label": 1.0, "active": "true"},
+        {"id": 2, "count": "12", "score": "4.5", "ratio": "0.25", "label": False, "active": False},
+    ]
+    serve_pages(api, "/items", records, size=1)
+    spec = engine.write_spec([paged_endpoint("items", batch_format=batch_format, primary_key="id", columns=DECLARED)])
+
+    engine.run(spec)
+
+    types = column_types(engine, "items")
+    assert [types[name] for name in DECLARED] == ["VARCHAR", "BIGINT", "DECIMAL(10,2)", "DOUBLE", "VARCHAR", "BOOLEAN"]
+    rows = engine.query("SELECT id, count, CAST(score AS VARCHAR), ratio, label, active FROM items ORDER BY id")
+    assert rows == [("1", 2, "0.37", 3.0, "1.0", True), ("2", 12, "4.50", 0.25, false_as_text, False)]
+    assert warnings_logged() == []
+
+
+@pytest.mark.parametrize(("value", "reason"), [(2.5, "Float value 2.5"), ("many", "Failed to parse string: 'many'")])
+def test_declared_type_misfit_fails_early(engine: Engine, api: ApiServer, value: Any, reason: str) -> None:
+    records = [{"id": 1, "count": 1}, {"id": 2, "count": value}]
+    serve_pages(api, "/items", records, size=1)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", columns={"count": {"data_type": "bigint"}})])
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    error = next(line for line in err.splitlines() if line.startswith("Error: "))
+    assert error.startswith("Error: items: the field 'count' has a value that its declared data_type bigint cannot store (")
+    assert reason in error
+    assert error.endswith("; correct the data_type under columns")
+    assert "Traceback" not in err
+    assert "items" not in engine.tables()
+
+
 def test_float_into_stored_bigint_fails(engine: Engine, api: ApiServer) -> None:
     records = [{"id": 1, "score": 1}, {"id": 2, "score": 2}]
     serve_pages(api, "/items", records)
@@ -435,9 +515,9 @@ def test_large_ints_then_floats_fail_clearly() -> None:
 
 
 def test_failed_load_names_table(engine: Engine, api: ApiServer) -> None:
-    # A declared bigint column and a float beyond its range: DuckDB rejects the file at load.
-    api.json_route("/items", lambda request: [{"id": 1, "score": 1e300}])
-    spec = engine.write_spec([{"name": "items", "path": "items", "batch_format": "arrow", "columns": {"score": {"data_type": "bigint"}}}])
+    # restgen leaves a string in a column declared date to DuckDB, which rejects the file at load.
+    api.json_route("/items", lambda request: [{"id": 1, "day": "not a date"}])
+    spec = engine.write_spec([{"name": "items", "path": "items", "batch_format": "arrow", "columns": {"day": {"data_type": "date"}}}])
 
     code, _, err = engine.cli_run(spec)
 
@@ -447,3 +527,18 @@ def test_failed_load_names_table(engine: Engine, api: ApiServer) -> None:
     assert error.startswith("Error: loading table 'items' failed in the destination: Conversion Error:")
     assert error.endswith(f"dlt pipeline --pipelines-dir {engine.pipelines_dir} testapi abort-packages")
     assert "Traceback" not in error
+
+
+def test_declared_precision_truncates_timestamps(engine: Engine, api: ApiServer, warnings_logged: Callable[[], list[str]]) -> None:
+    records = [{"id": 1, "seen": "2024-01-01T00:00:00.123456Z"}, {"id": 2, "seen": "2024-01-02T00:00:00Z"}]
+    serve_pages(api, "/items", records, size=1)
+    # DuckDB has no millisecond type with a time zone.
+    columns = {"seen": {"data_type": "timestamp", "precision": 3, "timezone": False}}
+    transforms = [{"to_timestamp": {"fields": ["seen"], "format": "iso8601"}}]
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", columns=columns, transforms=transforms)])
+
+    engine.run(spec)
+
+    assert column_types(engine, "items")["seen"] == "TIMESTAMP_MS"
+    assert engine.query("SELECT CAST(seen AS VARCHAR) FROM items ORDER BY id") == [("2024-01-01 00:00:00.123",), ("2024-01-02 00:00:00",)]
+    assert warnings_logged() == []
