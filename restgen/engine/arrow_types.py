@@ -85,13 +85,16 @@ class ColumnTypes:
 
     def unify(self, table: Any) -> Any:
         """Return ``table`` with each column cast to the widest type its column has had."""
+        for name, column in self.declared.items():
+            if column.get("nullable") is False and table.schema.get_field_index(name) < 0:
+                raise self._null_error(name)
         for index, field in enumerate(table.schema):
             name = field.name
             new = self._kind(field.type)
-            if new == "null":
-                continue
             if name in self.declared:
                 table = self._to_declared(table, index, field, new)
+                continue
+            if new == "null":
                 continue
             current = self.kinds.setdefault(name, new)
             # A stored int column never widens (that raises below), so its magnitude is not needed.
@@ -130,7 +133,7 @@ class ColumnTypes:
         name = field.name
         column = self.declared[name]
         target = self.targets.get(name)
-        if target is not None and not field.type.equals(target) and kind in _DECLARED_FROM[column["data_type"]]:
+        if target is not None and not field.type.equals(target) and (kind == "null" or kind in _DECLARED_FROM[column["data_type"]]):
             if kind == "timestamp" and _UNIT_DIGITS[target.unit] < _UNIT_DIGITS[field.type.unit]:
                 # A declared precision drops the finer digits, which the safe cast below would reject.
                 compute = importlib.import_module("pyarrow.compute")
@@ -138,10 +141,15 @@ class ColumnTypes:
                 table = table.set_column(index, field, truncated)
             problem = f"the field {name!r} has a value that its declared data_type {column['data_type']} cannot store"
             table = self._cast(table, index, field, target, problem, "correct the data_type under columns")
-        if column.get("nullable") is False and table.schema.field(index).nullable and table.column(index).null_count == 0:
+        if column.get("nullable") is False and table.schema.field(index).nullable:
+            if table.column(index).null_count:
+                raise self._null_error(name)
             # As for primary keys, dlt 1.31 logs a WARNING for each Table whose nullable hint differs.
             table = table.set_column(index, table.schema.field(index).with_nullable(False), table.column(index))
         return table
+
+    def _null_error(self, name: str) -> RunError:
+        return RunError(f"{self.endpoint}: the field {name!r} is declared nullable: false but is null or missing in a record; correct the declaration under columns")
 
     def _track_magnitude(self, name: str, column: Any) -> None:
         # dlt imports pyarrow.compute for its own arrow handling, so this adds no import to a run.

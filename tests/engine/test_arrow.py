@@ -542,3 +542,17 @@ def test_declared_precision_truncates_timestamps(engine: Engine, api: ApiServer,
     assert column_types(engine, "items")["seen"] == "TIMESTAMP_MS"
     assert engine.query("SELECT CAST(seen AS VARCHAR) FROM items ORDER BY id") == [("2024-01-01 00:00:00.123",), ("2024-01-02 00:00:00",)]
     assert warnings_logged() == []
+
+
+@pytest.mark.parametrize("second", [{"id": 2}, {"id": 2, "count": None}], ids=["missing", "null"])
+def test_null_in_declared_not_null_fails(engine: Engine, api: ApiServer, second: dict[str, Any]) -> None:
+    records = [{"id": 1, "count": 1}, second]
+    serve_pages(api, "/items", records, size=1)
+    columns = {"count": {"data_type": "bigint", "nullable": False}}
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", columns=columns)])
+
+    code, _, err = engine.cli_run(spec)
+
+    assert code == 1
+    assert "Error: items: the field 'count' is declared nullable: false but is null or missing in a record" in err
+    assert "items" not in engine.tables()
