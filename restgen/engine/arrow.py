@@ -106,9 +106,31 @@ class ArrowPages:
                 ordered = dict.fromkeys(name for row in rows for name in row)
                 table = pa.Table.from_pydict({name: [row.get(name) for row in rows] for name in ordered})
         except _CONVERSION_ERRORS as exc:
-            raise self._conversion_error(rows, exc) from exc
+            table = self._table_by_field(rows, exc)
         table = self._without_empty_objects(table, rows)
         return self._with_keys_not_null(table)
+
+    def _table_by_field(self, rows: list[Row], error: Exception) -> Any:
+        """Build a page whose values of one field do not share an arrow type, one field at a time.
+
+        A declared field becomes an array of its declared type ("7" and 2.0 for bigint); any
+        other such field raises RunError naming it.
+        """
+        pa = self.pa
+        arrays = {}
+        for name in dict.fromkeys(name for row in rows for name in row):
+            values = [row.get(name) for row in rows]
+            try:
+                arrays[name] = pa.array(values)
+            except _CONVERSION_ERRORS:
+                try:
+                    declared = self.types.declared.array(name, values)
+                except _CONVERSION_ERRORS as exc:
+                    raise self._conversion_error(rows, exc) from exc
+                if declared is None:
+                    raise self._conversion_error(rows, error) from error
+                arrays[name] = declared
+        return pa.Table.from_pydict(arrays)
 
     def _conversion_error(self, rows: list[Row], error: Exception) -> RunError:
         """Name the field whose values pyarrow cannot put in one column."""

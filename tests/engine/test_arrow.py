@@ -435,21 +435,44 @@ def test_declared_types_converted_without_warnings(engine: Engine, api: ApiServe
     assert warnings_logged() == []
 
 
-@pytest.mark.parametrize(("value", "reason"), [(2.5, "Float value 2.5"), ("many", "Failed to parse string: 'many'")])
-def test_declared_type_misfit_fails_early(engine: Engine, api: ApiServer, value: Any, reason: str) -> None:
-    records = [{"id": 1, "count": 1}, {"id": 2, "count": value}]
-    serve_pages(api, "/items", records, size=1)
-    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", columns={"count": {"data_type": "bigint"}})])
+MISFITS = [
+    pytest.param({"data_type": "bigint"}, [1, 2.5], "the value 2.5, which its declared data_type bigint", "was truncated", id="fraction-bigint"),
+    pytest.param({"data_type": "bigint"}, [1, "many"], "the value 'many', which its declared data_type bigint", "Failed to parse", id="word-bigint"),
+    # One page of a float and a word: pyarrow cannot build the column, restgen converts each type.
+    pytest.param({"data_type": "bigint"}, [2.0, "many"], "the value 'many', which its declared data_type bigint", "Failed to parse", id="word-in-mixed-page"),
+    pytest.param({"data_type": "decimal", "precision": 10, "scale": 2}, ["1.5", "1.234"], "the value '1.234', which its declared data_type decimal(10,2)", "data loss", id="scale"),
+    pytest.param({"data_type": "bool"}, [1, 0.5], "the value 0.5, which its declared data_type bool", "only 0 and 1", id="half-bool"),
+]
+
+
+@pytest.mark.parametrize(("column", "values", "subject", "reason"), MISFITS)
+def test_declared_type_misfit_fails_early(engine: Engine, api: ApiServer, column: dict[str, Any], values: list[Any], subject: str, reason: str) -> None:
+    records = [{"id": index, "count": value} for index, value in enumerate(values, 1)]
+    # Both values in one page, so that a page of mixed types is covered too.
+    serve_pages(api, "/items", records, size=2)
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", columns={"count": column})])
 
     code, _, err = engine.cli_run(spec)
 
     assert code == 1
     error = next(line for line in err.splitlines() if line.startswith("Error: "))
-    assert error.startswith("Error: items: the field 'count' has a value that its declared data_type bigint cannot store (")
+    assert error.startswith(f"Error: items: the field 'count' has {subject} cannot store (")
     assert reason in error
     assert error.endswith("; correct the data_type under columns")
     assert "Traceback" not in err
     assert "items" not in engine.tables()
+
+
+def test_mixed_page_gets_declared_type(engine: Engine, api: ApiServer) -> None:
+    beyond_double = 2**53 + 1
+    records = [{"id": 1, "count": "7", "flag": 1}, {"id": 2, "count": 2.0, "flag": True}, {"id": 3, "count": beyond_double, "flag": None}]
+    serve_pages(api, "/items", records)
+    columns = {"count": {"data_type": "bigint"}, "flag": {"data_type": "bool"}}
+    spec = engine.write_spec([paged_endpoint("items", batch_format="arrow", primary_key="id", columns=columns)])
+
+    engine.run(spec)
+
+    assert engine.query("SELECT count, flag FROM items ORDER BY id") == [(7, True), (2, True), (beyond_double, None)]
 
 
 def test_float_into_stored_bigint_fails(engine: Engine, api: ApiServer) -> None:
