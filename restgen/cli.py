@@ -100,6 +100,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
     rows = [("NAME", "METHOD", "PATH", "PAGINATION", "INCREMENTAL", "PARENT", "ENABLED")]
     for endpoint in raw.endpoint_documents():
         incremental = endpoint.get("incremental") or {}
+        # Variables are not resolved here, so a placeholder is shown as written, like paths.
+        enabled = endpoint.get("enabled", True)
         rows.append((
             endpoint["name"],
             endpoint.get("method", "GET"),
@@ -107,7 +109,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             (endpoint.get("pagination") or {}).get("type", "single_page"),
             incremental.get("cursor_path", "-"),
             endpoint.get("depends_on", "-"),
-            "no" if endpoint.get("enabled") is False else "yes",
+            {True: "yes", False: "no"}.get(enabled, str(enabled)),
         ))
     widths = [max(len(str(row[column])) for row in rows) for column in range(len(rows[0]))]
     for row in rows:

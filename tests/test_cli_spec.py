@@ -70,7 +70,7 @@ def test_validate_mixpanel(capsys: pytest.CaptureFixture[str]) -> None:
 
     out, err = capsys.readouterr()
     assert code == 0
-    assert out == f"{MIXPANEL}: ok (8 endpoints)\n"
+    assert out == f"{MIXPANEL}: ok (9 endpoints)\n"
     assert err == ""
 
 
@@ -177,7 +177,7 @@ def test_list_mixpanel(capsys: pytest.CaptureFixture[str]) -> None:
     header, *lines = out.splitlines()
     assert header.split() == ["NAME", "METHOD", "PATH", "PAGINATION", "INCREMENTAL", "PARENT", "ENABLED"]
     rows = {columns[0]: (columns[1], columns[3], columns[5]) for columns in (line.split() for line in lines)}
-    assert len(lines) == 8
+    assert len(lines) == 9
     assert rows == {
         "export": ("GET", "single_page", "-"),
         "engage": ("POST", "page_number", "-"),
@@ -186,6 +186,7 @@ def test_list_mixpanel(capsys: pytest.CaptureFixture[str]) -> None:
         "funnels_list": ("GET", "single_page", "-"),
         "funnels": ("GET", "single_page", "funnels_list"),
         "annotations": ("GET", "single_page", "-"),
+        "annotations_legacy": ("GET", "single_page", "-"),
         "revenue": ("GET", "single_page", "-"),
     }
 
@@ -197,6 +198,7 @@ def test_list_shows_disabled_endpoint(capsys: pytest.CaptureFixture[str]) -> Non
     enabled = {line.split()[0]: line.split()[-1] for line in out.splitlines()[1:]}
     assert enabled["revenue"] == "no"
     assert enabled["export"] == "yes"
+    assert enabled["annotations_legacy"] == "${legacy_annotations}"
 
 
 def test_list_invalid_spec(tmp_cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -414,6 +414,17 @@ def test_annotations_path_project_replaces_param(sim: MixpanelSimulator) -> None
     assert response.status_code == 200
 
 
+def test_annotations_app_api_rejects_project_secret(sim: MixpanelSimulator) -> None:
+    app = requests.get(sim.url + f"/api/app/projects/{PROJECT_ID}/annotations", headers=basic_header("demo-api-secret:"), timeout=10)
+    legacy = requests.get(sim.url + "/api/2.0/annotations", headers=basic_header("demo-api-secret:"), timeout=10)
+
+    assert app.status_code == 401
+    assert app.json()["status"] == "error"
+    assert "service accounts only" in app.json()["error"]
+    assert legacy.status_code == 200
+    assert [record["id"] for record in legacy.json()["annotations"]] == [record["id"] for record in sim.annotations()]
+
+
 def test_revenue_shape(sim: MixpanelSimulator) -> None:
     for path in ("/api/2.0/engage/revenue", "/api/query/engage/revenue"):
         body = get(sim, path, from_date="2024-03-10", to_date="2024-03-14", unit="day").json()

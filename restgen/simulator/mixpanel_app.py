@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from restgen.simulator.faults import Fault, FaultInjector, FaultKind
-from restgen.simulator.mixpanel_auth import Credentials, authenticate
+from restgen.simulator.mixpanel_auth import Credentials, Principal, authenticate
 from restgen.simulator.mixpanel_data import MixpanelData
 from restgen.simulator.mixpanel_export import export_events
 from restgen.simulator.mixpanel_params import RequestRejected, json_response, merge_params
@@ -137,7 +137,14 @@ class MixpanelApp:
                                     "status": "error"}, {"Allow": allowed})
             )
 
-        authenticate(request, params, self.credentials, project_in_path=path_project is not None)
+        principal = authenticate(request, params, self.credentials, project_in_path=path_project is not None)
+        if route is _APP_ANNOTATIONS_ROUTE and principal is Principal.PROJECT_SECRET:
+            # Mixpanel documents the App API for service accounts only. Its OpenAPI file lists
+            # both 401 and 403, so the status for a project secret is a guess.
+            raise RequestRejected(
+                json_response(401, {"error": "The App API accepts service accounts only; the project secret can read "
+                                             "/api/2.0/annotations", "status": "error"})
+            )
         if path_project is not None and path_project != str(self.credentials.project_id):
             raise RequestRejected(
                 json_response(404, {"error": f"Project {path_project} was not found", "status": "error"})

@@ -38,23 +38,47 @@ def test_project_secret_as_username_loads_everything(
     counts = row_counts(str(result.database_path), DEFAULT_TABLES)
     assert counts["export"] == len(simulator.events())
     assert counts["engage"] == len(simulator.profiles())
-    assert counts["annotations"] == len(simulator.annotations())
     assert all(count > 0 for count in counts.values()), counts
     assert all(request.status == 200 for request in simulator.requests)
+    # The App API accepts service accounts only, so the annotations come from the legacy path.
+    assert counts["annotations"] == len(simulator.annotations())
+    assert [stats.endpoint for stats in result.stats if stats.endpoint.startswith("annotations")] == ["annotations_legacy"]
+    assert not any(request.path.startswith("/api/app/") for request in simulator.requests)
+
+
+def test_service_account_reads_app_annotations(simulator_factory: Callable[..., MixpanelSimulator], tmp_path: Path) -> None:
+    simulator = simulator_factory(api_secret=API_SECRET)
+
+    result = run_mixpanel(spec_variables(simulator), tmp_path)
+
+    assert [stats.endpoint for stats in result.stats if stats.endpoint.startswith("annotations")] == ["annotations"]
+    assert row_counts(str(result.database_path), ["annotations"])["annotations"] == len(simulator.annotations())
+
+
+def test_project_secret_on_app_annotations_fails(simulator_factory: Callable[..., MixpanelSimulator], tmp_path: Path) -> None:
+    simulator = simulator_factory(api_secret=API_SECRET)
+    variables = spec_variables(simulator, username=API_SECRET, secret="")
+
+    with pytest.raises(RunError) as failure:
+        run_mixpanel(variables, tmp_path, endpoints=["annotations"])
+
+    assert "401" in str(failure.value)
+    assert "service accounts only" in str(failure.value)
+    assert API_SECRET not in str(failure.value)
 
 
 def test_project_secret_from_environment(
     simulator_factory: Callable[..., MixpanelSimulator], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MIXPANEL_API_SECRET alone sets the Basic user name. No endpoint but annotations needs project_id."""
+    """MIXPANEL_API_SECRET alone sets the Basic user name, and no endpoint needs project_id."""
     simulator = simulator_factory(api_secret=API_SECRET)
     monkeypatch.setenv("MIXPANEL_API_SECRET", API_SECRET)
     variables = spec_variables(simulator, username=None, secret=None, project_id=None)
-    endpoints = [name for name in DEFAULT_TABLES if name != "annotations"]
 
-    result = run_mixpanel(variables, tmp_path, endpoints=endpoints)
+    result = run_mixpanel(variables, tmp_path)
 
-    counts = row_counts(str(result.database_path), endpoints)
+    counts = row_counts(str(result.database_path), DEFAULT_TABLES)
+    assert counts["annotations"] == len(simulator.annotations())
     assert counts["export"] == len(simulator.events())
     assert counts["cohort_members"] > 0
     assert all("project_id" not in request.params for request in simulator.requests)
@@ -74,8 +98,8 @@ def test_wrong_secret_fails_with_401(simulator_factory: Callable[..., MixpanelSi
 def test_annotations_without_project_id_names_it(
     simulator_factory: Callable[..., MixpanelSimulator], tmp_path: Path
 ) -> None:
-    simulator = simulator_factory(api_secret=API_SECRET)
-    variables = spec_variables(simulator, username=API_SECRET, secret="", project_id=None)
+    simulator = simulator_factory()
+    variables = spec_variables(simulator, project_id=None)
 
     with pytest.raises(RunError) as failure:
         run_mixpanel(variables, tmp_path, endpoints=["annotations"])
