@@ -41,6 +41,8 @@ def join_url(base_url: str | None, path: str) -> str:
 
 # NOTE: rules test only this many bytes of a JSON Lines body, so an error text further in is missed.
 RULE_PEEK_BYTES = 64 * 1024
+# Responses skipped by a rule that each get a WARNING line; the summary counts them all.
+SKIP_WARNINGS = 5
 
 
 def parse_json_or_none(text: str) -> Any:
@@ -368,7 +370,11 @@ class EndpointRunner:
         """Return True when the response is skipped; raise RunError when the rule fails the run."""
         body_start = self.client.redactor.text((text or "")[:300])
         if rule.action == "skip":
-            logger.warning("%s: skipping the response of %s (status %d): %s", self.name, url, status, rule.message)
+            self.stats.increment("skipped")
+            # A child skips one response per missing parent, which can be thousands of lines.
+            if self.stats.skipped <= SKIP_WARNINGS:
+                more = "; the summary counts further skips" if self.stats.skipped == SKIP_WARNINGS else ""
+                logger.warning("%s: skipping the response of %s (status %d): %s%s", self.name, url, status, rule.message, more)
             return True
         raise RunError(f"{self.name}: {rule.message} (status {status} from {url}: {body_start})")
 

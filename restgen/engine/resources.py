@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,7 +13,8 @@ from dlt.common.destination.capabilities import DestinationCapabilitiesContext
 from dlt.extract.resource import DltResource
 
 from restgen.engine.arrow import ARROW_FILE_FORMAT, ArrowPages, configure_dlt_for_arrow, import_pyarrow, uses_arrow
-from restgen.engine.endpoint import EndpointRunner, SkipParent
+from restgen.engine.endpoint import EndpointRunner
+from restgen.engine.feeders import CHILD_RAN_KEY, Feeders, child_pages
 from restgen.engine.stats import EndpointStats
 from restgen.http import HttpClient
 from restgen.incremental import STATE_KEY
@@ -42,6 +43,11 @@ def _hints(endpoint: Mapping[str, Any]) -> dict[str, Any]:
     return hints
 
 
+def _log_finished(stats: EndpointStats) -> None:
+    pages = "page" if stats.pages == 1 else "pages"
+    logger.info("%s: finished, %d rows in %d %s, %.1f s", stats.endpoint, stats.rows, stats.pages, pages, stats.seconds)
+
+
 def _cursor_state() -> dict[str, Any]:
     state: dict[str, Any] = dlt.current.resource_state().setdefault(STATE_KEY, {})
     return state
@@ -68,17 +74,9 @@ def _root_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], arrow: A
         pages = runner.sequences(None, state)
         yield from arrow.tables(pages) if arrow is not None else pages
         stats.finish()
-        logger.info("%s: finished, %d rows in %d pages, %.1f s", runner.name, stats.rows, stats.pages, stats.seconds)
+        _log_finished(stats)
 
     return dlt.resource(rows, **_hints(endpoint))
-
-
-def _child_pages(runner: EndpointRunner, parent: Mapping[str, Any], state: dict[str, Any] | None) -> list[list[dict[str, Any]]]:
-    try:
-        runner.check_parent(parent)
-    except SkipParent:
-        return []
-    return list(runner.sequences(parent, state))
 
 
 def _parent_records(parents: Any) -> list[Row]:
@@ -95,27 +93,49 @@ def _parent_records(parents: Any) -> list[Row]:
     return records
 
 
-def _child_resource(runner: EndpointRunner, endpoint: Mapping[str, Any], parent: DltResource, arrow: ArrowPages | None) -> DltResource:
+def _child_resource(
+    runner: EndpointRunner, endpoint: Mapping[str, Any], parent: DltResource | None, arrow: ArrowPages | None, feeders: Feeders | None
+) -> DltResource:
+    """Return a dlt transformer of ``parent``, or a resource that reads its parents itself.
+
+    ``feeders`` are the unselected endpoints between the child and ``parent`` (or the root,
+    when ``parent`` is None), whose records become the child's parents.
+    """
     stats = runner.stats
     workers = int(endpoint.get("parent_concurrency", DEFAULT_PARENT_CONCURRENCY))
 
-    def rows(parents: Any) -> Iterator[Any]:
-        stats.start()
-        batch = _parent_records(parents)
-        state = _cursor_state() if runner.incremental else None
-        _seed_column_types(arrow, stats.table)
+    def pages_of(batch: list[Row], state: dict[str, Any] | None) -> Iterator[list[Row]]:
         # Child requests of different parents run in parallel; the rate limiter bounds them.
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch))), thread_name_prefix=f"restgen-{runner.name}")
         try:
-            futures = [pool.submit(_child_pages, runner, record, state) for record in batch]
-            pages = (page for future in futures for page in future.result())
-            yield from arrow.tables(pages) if arrow is not None else pages
+            futures = [pool.submit(child_pages, runner, record, state) for record in batch]
+            for future in futures:
+                yield from future.result()
         finally:
             # After a failure the queued parents are dropped: under a tight rate limit they could
             # delay the error by hours, and the run fails anyway.
             pool.shutdown(wait=True, cancel_futures=True)
-        stats.finish()
 
+    def rows(parents: Any = None) -> Iterator[Any]:
+        stats.start()
+        if parent is None:
+            logger.info("%s: started", runner.name)
+        state = _cursor_state() if runner.incremental else None
+        _seed_column_types(arrow, stats.table)
+        records = None if parent is None else _parent_records(parents)
+        if feeders is None:
+            dlt.current.resource_state()[CHILD_RAN_KEY] = True
+            batches: Iterator[list[Row]] = iter([records or []])
+        else:
+            batches = feeders.records(records, feeders.states())
+        pages = (page for batch in batches for page in pages_of(batch, state))
+        yield from arrow.tables(pages) if arrow is not None else pages
+        stats.finish()
+        if parent is None:
+            _log_finished(stats)
+
+    if parent is None:
+        return dlt.resource(rows, **_hints(endpoint))
     return dlt.transformer(rows, data_from=parent, **_hints(endpoint))
 
 
@@ -125,35 +145,58 @@ def _as_list(value: str | list[str] | None) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def build_resources(spec: Spec, client: HttpClient) -> tuple[dict[str, DltResource], dict[str, EndpointStats]]:
-    """Return a dlt resource and a stats object per endpoint, parents built before children."""
+def build_resources(
+    spec: Spec, client: HttpClient, selected: Collection[str] | None = None
+) -> tuple[dict[str, DltResource], dict[str, EndpointStats]]:
+    """Return a dlt resource per selected endpoint (default: all), parents built before children.
+
+    A parent that is not selected but feeds a selected child gets no resource: the child reads
+    it through Feeders. Every endpoint that runs gets a stats object.
+    """
     base_url = spec.client.get("base_url")
     endpoints = {endpoint["name"]: endpoint for endpoint in spec.endpoints}
+    chosen = set(endpoints if selected is None else selected)
     resources: dict[str, DltResource] = {}
     stats: dict[str, EndpointStats] = {}
+    runners: dict[str, EndpointRunner] = {}
     pyarrow: Any = None
-    if any(uses_arrow(endpoint) for endpoint in spec.endpoints):
+    if any(uses_arrow(endpoints[name]) for name in chosen):
         # Before any request: a spec that cannot run here fails where it sets arrow.
         pyarrow = import_pyarrow(spec)
         configure_dlt_for_arrow()
+
+    def runner_of(name: str) -> EndpointRunner:
+        if name not in runners:
+            endpoint = endpoints[name]
+            stats[name] = EndpointStats(name, endpoint.get("table_name") or name)
+            runners[name] = EndpointRunner(endpoint, client, base_url, stats[name])
+        return runners[name]
 
     def build(name: str) -> DltResource:
         if name in resources:
             return resources[name]
         endpoint = endpoints[name]
-        stats[name] = EndpointStats(name, endpoint.get("table_name") or name)
-        runner = EndpointRunner(endpoint, client, base_url, stats[name])
+        runner = runner_of(name)
         arrow = None
         if pyarrow is not None and uses_arrow(endpoint):
             arrow = ArrowPages(pyarrow, name, _as_list(endpoint.get("primary_key")), endpoint.get("columns"))
-        parent_name = endpoint.get("depends_on")
-        if parent_name:
-            resource = _child_resource(runner, endpoint, build(parent_name), arrow)
+        # Walk up past the unselected ancestors to the nearest selected one, if any.
+        between: list[str] = []
+        ancestor = endpoint.get("depends_on")
+        while ancestor and ancestor not in chosen:
+            between.insert(0, ancestor)
+            ancestor = endpoints[ancestor].get("depends_on")
+        feeders = Feeders([runner_of(feeder) for feeder in between]) if between else None
+        if ancestor:
+            resource = _child_resource(runner, endpoint, build(ancestor), arrow, feeders)
+        elif feeders is not None:
+            resource = _child_resource(runner, endpoint, None, arrow, feeders)
         else:
             resource = _root_resource(runner, endpoint, arrow)
         resources[name] = resource
         return resource
 
     for name in endpoints:
-        build(name)
+        if name in chosen:
+            build(name)
     return resources, stats

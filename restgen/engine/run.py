@@ -113,9 +113,9 @@ def _set_file_formats(built: BuiltSource, pipeline: dlt.Pipeline, requested: str
     preferred = _loader_format(pipeline, None)
     if preferred is None:
         return None
-    for endpoint in built.spec.endpoints:
-        if not uses_arrow(endpoint):
-            built.source.resources[endpoint["name"]].apply_hints(file_format=preferred)
+    for name in built.selected:
+        if not uses_arrow(built.spec.endpoint(name)):
+            built.source.resources[name].apply_hints(file_format=preferred)
     return None
 
 
@@ -295,6 +295,13 @@ def run_spec(
     finally:
         built.client.close()
 
+    for stats in built.stats.values():
+        # Retried attempts had no final response, so they are not counted against the skips.
+        if stats.skipped and stats.skipped >= stats.requests - stats.retries:
+            logger.warning(
+                "%s: a response rule skipped all %d responses, so nothing was loaded from it; check the endpoint's path and parameters",
+                stats.endpoint, stats.skipped,
+            )
     table_rows: dict[str, int] = {}
     trace = pipeline.last_trace
     if trace is not None and trace.last_normalize_info is not None:
@@ -308,10 +315,11 @@ def run_spec(
 
 def format_summary(result: RunResult) -> str:
     """Return the per-endpoint table printed at the end of a run."""
-    rows = [("endpoint", "table", "rows", "pages", "requests", "retries", "seconds")]
+    rows = [("endpoint", "table", "rows", "pages", "requests", "retries", "skipped", "seconds")]
     for stats in result.stats:
         loaded = result.table_rows.get(stats.table, 0)
-        rows.append((stats.endpoint, stats.table, str(loaded), str(stats.pages), str(stats.requests), str(stats.retries), f"{stats.seconds:.1f}"))
+        counts = (loaded, stats.pages, stats.requests, stats.retries, stats.skipped)
+        rows.append((stats.endpoint, stats.table, *(str(count) for count in counts), f"{stats.seconds:.1f}"))
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = []
     for row in rows:

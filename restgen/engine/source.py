@@ -43,11 +43,15 @@ def select_endpoints(spec: Spec, names: Sequence[str] | None) -> list[str]:
 
 
 def build_source(spec: Spec, endpoints: Sequence[str] | None = None) -> BuiltSource:
-    """Build the dlt source of a loaded spec, with only the selected endpoints' resources selected."""
+    """Build the dlt source of a loaded spec, with a resource per selected endpoint.
+
+    A selected child of an unselected parent reads the parent itself (see engine.feeders), so
+    the source has no resource for that parent.
+    """
     selected = select_endpoints(spec, endpoints)
     concurrency = sum(int(endpoint.get("parent_concurrency", 4)) for endpoint in spec.endpoints if endpoint.get("depends_on"))
     client = build_client(spec, pool_size=max(10, concurrency))
-    resources, stats = build_resources(spec, client)
+    resources, stats = build_resources(spec, client, selected)
 
     def endpoints_of_spec() -> list:
         return list(resources.values())

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 @dataclass
 class EndpointStats:
-    """Rows, pages, HTTP attempts and retries of one endpoint, and its busy time in seconds."""
+    """Rows, pages, HTTP attempts, retries and responses skipped by a rule of one endpoint, and its busy time."""
 
     endpoint: str
     table: str
@@ -17,6 +17,7 @@ class EndpointStats:
     pages: int = 0
     requests: int = 0
     retries: int = 0
+    skipped: int = 0
     started: float | None = None
     finished: float | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -18,7 +18,7 @@ def summary_rows(output: str) -> dict[str, int]:
     rows: dict[str, int] = {}
     for line in lines[header + 1:]:
         cells = line.split()
-        if len(cells) != 7:
+        if len(cells) != 8:
             break
         rows[cells[1]] = int(cells[2])
     return rows

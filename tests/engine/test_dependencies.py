@@ -62,7 +62,7 @@ def test_parent_field_in_form_string(engine: Engine, api: ApiServer) -> None:
     ]
 
 
-def test_three_level_chain(engine: Engine, api: ApiServer) -> None:
+def three_level_spec(engine: Engine, api: ApiServer) -> Any:
     api.json_route("/orgs", lambda request: [{"id": "o1"}, {"id": "o2"}])
     for org in ("o1", "o2"):
         api.json_route(f"/orgs/{org}/projects", lambda request, org=org: [{"id": f"{org}-p1"}, {"id": f"{org}-p2"}])
@@ -74,7 +74,22 @@ def test_three_level_chain(engine: Engine, api: ApiServer) -> None:
         {"name": "projects", "path": "orgs/${parent.id}/projects", "depends_on": "orgs", "include_from_parent": {"org_id": "id"}},
         {"name": "tasks", "path": "projects/${parent.id}/tasks", "depends_on": "projects", "include_from_parent": {"project_id": "id", "org_id": "org_id"}},
     ]
-    spec = engine.write_spec(endpoints)
+    return engine.write_spec(endpoints)
+
+
+@pytest.mark.parametrize("selected", [["orgs", "tasks"], ["tasks"]], ids=["middle-unselected", "only-grandchild"])
+def test_unselected_ancestors_feed_child(engine: Engine, api: ApiServer, selected: list[str]) -> None:
+    spec = three_level_spec(engine, api)
+
+    engine.run(spec, endpoints=selected)
+
+    assert engine.count("tasks") == 4
+    assert engine.tables() - {"_dlt_loads", "_dlt_pipeline_state", "_dlt_version"} == set(selected)
+    assert len(api.requests_to("/orgs")) == 1
+
+
+def test_three_level_chain(engine: Engine, api: ApiServer) -> None:
+    spec = three_level_spec(engine, api)
 
     engine.run(spec)
 
@@ -138,6 +153,28 @@ def test_child_404_skipped_by_rule(engine: Engine, api: ApiServer, caplog: pytes
     assert engine.column("details", "detail") == ["d1", "d3"]
     assert len(api.requests_to("/items/2/details")) == 1
     assert any("the item was deleted" in record.getMessage() for record in caplog.records)
+
+
+def test_all_responses_skipped_warns(engine: Engine, api: ApiServer, caplog: pytest.LogCaptureFixture) -> None:
+    # A typo in the child path: every child request gets the test server's 404.
+    api.json_route("/items", lambda request: [{"id": number} for number in range(1, 9)])
+    child = {
+        "name": "details",
+        "path": "items/${parent.id}/detials",
+        "depends_on": "items",
+        "response": {"rules": [{"status": 404, "action": "skip", "message": "the item was deleted"}]},
+    }
+    spec = engine.write_spec([{"name": "items", "path": "items"}, child])
+
+    with caplog.at_level(logging.WARNING):
+        result = engine.run(spec)
+
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    skip_lines = [message for message in warnings if "skipping the response" in message]
+    assert len(skip_lines) == 5
+    assert skip_lines[-1].endswith("; the summary counts further skips")
+    assert "details: a response rule skipped all 8 responses, so nothing was loaded from it; check the endpoint's path and parameters" in warnings
+    assert [stats.skipped for stats in result.stats] == [0, 8]
 
 
 def test_child_404_without_rule_fails(engine: Engine, api: ApiServer) -> None:
@@ -252,3 +289,76 @@ def test_include_from_parent_collision_fails(engine: Engine, api: ApiServer) -> 
     assert "include_from_parent would overwrite the field 'user_name'" in err
     assert "Traceback" not in err
     assert "orders" not in engine.tables()
+
+
+class Tickets:
+    """Tickets served by updated_since, each with one comment; ``touch`` changes a ticket."""
+
+    def __init__(self, api: ApiServer) -> None:
+        self.updated = {number: f"2024-01-0{number}T00:00:00Z" for number in range(1, 5)}
+        api.json_route("/tickets", self.tickets)
+        api.json_route("/comments", lambda request: [{"comment": f"c{request.arg('ticket')}"}])
+
+    def tickets(self, request: RecordedRequest) -> list[dict[str, Any]]:
+        since = request.arg("updated_since") or ""
+        return [{"id": number, "updated_at": updated} for number, updated in self.updated.items() if updated >= since]
+
+    def touch(self, number: int) -> None:
+        self.updated[number] = "2024-02-01T00:00:00Z"
+
+
+def ticket_spec(engine: Engine) -> Any:
+    tickets = {
+        "name": "tickets",
+        "path": "tickets",
+        "params": {"updated_since": "${incremental.start}"},
+        "incremental": {"cursor_path": "updated_at", "initial_value": "2024-01-01T00:00:00Z"},
+        "primary_key": "id",
+        "write_disposition": "merge",
+    }
+    comments = {
+        "name": "comments",
+        "path": "comments",
+        "depends_on": "tickets",
+        "param_mapping": {"ticket": "id"},
+        "include_from_parent": {"ticket_id": "id"},
+        "primary_key": "ticket_id",
+        "write_disposition": "merge",
+    }
+    return engine.write_spec([tickets, comments])
+
+
+def test_child_alone_keeps_parent_cursor(engine: Engine, api: ApiServer) -> None:
+    server = Tickets(api)
+    spec = ticket_spec(engine)
+    engine.run(spec)
+    server.touch(2)
+
+    engine.run(spec, endpoints=["comments"])
+
+    # The child was asked only for the changed ticket and ticket 4, whose updated_at equals the
+    # stored cursor, which requests include. The tickets cursor did not move.
+    assert [request.arg("ticket") for request in api.requests_to("/comments")][4:] == ["2", "4"]
+    assert engine.cursors("tickets") == {"": "2024-01-04T00:00:00+00:00"}
+
+    engine.run(spec)
+
+    assert engine.query("SELECT id FROM tickets WHERE updated_at >= TIMESTAMPTZ '2024-02-01 00:00:00+00'") == [(2,)]
+
+
+def test_child_full_refresh_keeps_parent_table(engine: Engine, api: ApiServer) -> None:
+    Tickets(api)
+    spec = ticket_spec(engine)
+    engine.run(spec)
+
+    engine.run(spec, endpoints=["comments"], full_refresh=True)
+
+    # Every ticket's comments were requested again, and the tickets table and cursor stayed.
+    assert sorted(request.arg("ticket") for request in api.requests_to("/comments")[4:]) == ["1", "2", "3", "4"]
+    assert engine.count("tickets") == 4
+    assert engine.count("comments") == 4
+    assert engine.cursors("tickets") == {"": "2024-01-04T00:00:00+00:00"}
+
+    engine.run(spec)
+
+    assert engine.count("tickets") == 4

@@ -32,7 +32,7 @@ def test_endpoint_option_selects(engine: Engine, api: ApiServer) -> None:
     assert engine.tables() >= {"b"}
     assert "a" not in engine.tables()
     assert engine.column("b", "id") == [2]
-    assert out.splitlines()[0].split() == ["endpoint", "table", "rows", "pages", "requests", "retries", "seconds"]
+    assert out.splitlines()[0].split() == ["endpoint", "table", "rows", "pages", "requests", "retries", "skipped", "seconds"]
     assert out.splitlines()[1].split()[:5] == ["b", "b", "1", "1", "1"]
 
 
