@@ -9,6 +9,8 @@ the load package that carries the rows it describes.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, MutableMapping
@@ -35,6 +37,9 @@ logger = logging.getLogger(__name__)
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 STATE_KEY = "restgen_cursors"
+# The entry of the cursor state that keeps, per partition, digests of the rows loaded at the
+# cursor value. Partition names are "" or JSON objects, so they never equal it.
+SEEN_KEY = "seen_at_cursor"
 
 
 def parse_duration(text: str) -> dt.timedelta:
@@ -181,6 +186,11 @@ class CursorTracker:
         self.new_maximum = self.last_value
         self.start: dt.datetime | None = None
         self.stop: dt.datetime | None = None
+        # Rows at the stored cursor value that earlier runs loaded. Requests start at that value
+        # again, so without these an append table would get them once more per run.
+        self.seen: set[str] = set(state.get(SEEN_KEY, {}).get(partition, [])) if stored else set()
+        # Digests of the rows this run kept at new_maximum.
+        self.at_maximum: set[str] = set()
 
     def windows(self) -> list[Window]:
         windows = self.rule.windows(self.last_value)
@@ -189,9 +199,13 @@ class CursorTracker:
         return windows
 
     def filter(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Return the rows inside the run's range and remember the largest cursor among them."""
+        """Return the rows inside the run's range, less those loaded before at the stored cursor value.
+
+        Also remembers the largest cursor value and the rows at it.
+        """
         kept = []
-        maximum = self.new_maximum
+        page_maximum: dt.datetime | None = None
+        at_page_maximum: list[dict[str, Any]] = []
         for row in rows:
             raw = self._expression.search(row)
             if raw is None:
@@ -214,16 +228,39 @@ class CursorTracker:
                 ) from exc
             if (self.start is not None and value < self.start) or (self.stop is not None and value >= self.stop):
                 continue
-            if maximum is None or value > maximum:
-                maximum = value
+            if self.seen and value == self.last_value and _digest(row) in self.seen:
+                continue
+            if page_maximum is None or value > page_maximum:
+                page_maximum, at_page_maximum = value, []
+            if value == page_maximum:
+                at_page_maximum.append(row)
             kept.append(row)
-        self.new_maximum = maximum
+        # Digests only for the rows at the page's maximum, which is one row when rows come in cursor order.
+        if page_maximum is not None:
+            digests = {_digest(row) for row in at_page_maximum}
+            if self.new_maximum is None or page_maximum > self.new_maximum:
+                self.new_maximum, self.at_maximum = page_maximum, digests
+            elif page_maximum == self.new_maximum:
+                self.at_maximum |= digests
         return kept
 
     def commit(self) -> None:
-        """Store the new maximum in the state dict (dlt persists it with the load package)."""
-        if self.new_maximum is not None and self.new_maximum != self.last_value:
+        """Store the new maximum and the rows at it in the state dict (dlt persists it with the load package)."""
+        if self.new_maximum is None:
+            return
+        if self.new_maximum != self.last_value:
             self.state[self.partition] = self.new_maximum.isoformat()
+            seen = self.at_maximum
+        else:
+            seen = self.seen | self.at_maximum
+        if seen:
+            self.state.setdefault(SEEN_KEY, {})[self.partition] = sorted(seen)
+
+
+def _digest(row: dict[str, Any]) -> str:
+    """Return a short digest of a row's fields and values, to recognize it in a later run."""
+    text = json.dumps(row, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
 
 
 def iter_windows_or_once(tracker: CursorTracker | None) -> Iterator[Window | None]:

@@ -28,7 +28,7 @@ import yaml
 
 from restgen.cli import main as cli_main
 from restgen.engine.run import RunResult, run_spec
-from restgen.incremental import STATE_KEY
+from restgen.incremental import SEEN_KEY, STATE_KEY
 from restgen.spec import Spec, load_spec
 
 logger = logging.getLogger(__name__)
@@ -308,7 +308,9 @@ class Engine:
         """Return restgen's cursor state of ``endpoint`` as the pipeline stored it."""
         pipeline = dlt.attach(pipeline_name=self.pipeline_name, pipelines_dir=str(self.pipelines_dir))
         resources = pipeline.state.get("sources", {}).get(source, {}).get("resources", {})
-        return dict(resources.get(endpoint, {}).get(STATE_KEY, {}))
+        cursors = dict(resources.get(endpoint, {}).get(STATE_KEY, {}))
+        cursors.pop(SEEN_KEY, None)
+        return cursors
 
 
 @pytest.fixture

@@ -234,3 +234,35 @@ def test_window_log_names_parent(engine: Engine, api: ApiServer, caplog: Any) ->
     assert len(requesting) == 2
     assert requesting[0].endswith(' for parent {"id": 1}')
     assert requesting[1].endswith(' for parent {"id": 2}')
+
+
+def open_ended_events(api: ApiServer, events: list[dict[str, Any]]) -> None:
+    """Serve ``/events`` with the events whose ts is at or after ``since``, as many APIs do."""
+    api.json_route("/events", lambda request: [event for event in events if event["ts"] >= int(request.arg("since") or 0)])
+
+
+def append_endpoint() -> dict[str, Any]:
+    return {
+        "name": "events",
+        "path": "events",
+        "params": {"since": "${incremental.start}"},
+        "incremental": {"cursor_path": "ts", "cursor_format": "unix_seconds", "initial_value": "2024-01-01T00:00:00Z"},
+        "write_disposition": "append",
+    }
+
+
+def test_append_skips_rows_at_stored_cursor(engine: Engine, api: ApiServer) -> None:
+    events = [{"id": 1, "ts": ts(1, 1)}, {"id": 2, "ts": ts(1, 2)}, {"id": 3, "ts": ts(1, 2)}]
+    open_ended_events(api, events)
+    spec = engine.write_spec([append_endpoint()])
+    engine.run(spec)
+
+    # Each later run requests from the stored cursor again, so events 2 and 3 come back every time.
+    engine.run(spec)
+    events.append({"id": 4, "ts": ts(1, 2)})
+    engine.run(spec)
+    events.append({"id": 5, "ts": ts(1, 3)})
+    engine.run(spec)
+
+    assert [request.arg("since") for request in api.requests_to("/events")] == [str(ts(1)), str(ts(1, 2)), str(ts(1, 2)), str(ts(1, 2))]
+    assert engine.column("events", "id") == [1, 2, 3, 4, 5]
