@@ -772,9 +772,9 @@ def test_required_variable_missing(spec_file) -> None:
     issues = variable_issues(spec_file(VARIABLES_SPEC), environ={})
 
     assert issues == [
-        "spec.yaml:4:3: variables.token: required variable 'token' is not set; set it with --var token=VALUE, "
-        "or the environment variable DEMO_TOKEN, or dlt secrets or config key sources.demo.token "
-        "(API token of the demo account.)"
+        "spec.yaml:4:3: variables.token: required variable 'token' (API token of the demo account.) is not set; "
+        "set it with the environment variable DEMO_TOKEN, or dlt secrets key sources.demo.token; "
+        "--var token=VALUE works too, but leaves the secret in the shell's history"
     ]
 
 

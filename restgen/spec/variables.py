@@ -193,13 +193,16 @@ class _Resolver:
         return PLACEHOLDER.sub(replace, value)
 
     def _missing_message(self, name: str, spec: Mapping[str, Any]) -> str:
-        ways = [f"--var {name}=VALUE"]
+        # A secret given with --var stays in the shell's history, so --var is offered last.
+        secret = bool(spec.get("secret"))
+        ways = [] if secret else [f"--var {name}=VALUE"]
         if spec.get("env"):
             ways.append(f"the environment variable {spec['env']}")
-        ways.append(f"dlt secrets or config key sources.{self.source}.{name}")
-        message = f"required variable {name!r} is not set; set it with " + ", or ".join(ways)
-        if spec.get("description"):
-            message += f" ({spec['description'].strip()})"
+        ways.append(f"dlt secrets key sources.{self.source}.{name}" if secret else f"dlt secrets or config key sources.{self.source}.{name}")
+        described = f" ({spec['description'].strip()})" if spec.get("description") else ""
+        message = f"required variable {name!r}{described} is not set; set it with " + ", or ".join(ways)
+        if secret:
+            message += f"; --var {name}=VALUE works too, but leaves the secret in the shell's history"
         return message
 
 
