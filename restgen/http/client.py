@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http
+import http.client
 import logging
 import threading
 import time
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import requests
+import urllib3
 from dlt.sources.helpers.rest_client.auth import APIKeyAuth
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
@@ -84,7 +86,38 @@ def _reason(status: int, reason: str | None) -> str:
 
 
 def _describe(exc: BaseException, redactor: Redactor) -> str:
+    """Describe a failed request in a short clause.
+
+    urllib3's own text repeats the URL and says "Max retries exceeded", although restgen
+    retries itself, so a connection error is named by the operating system's reason instead.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return "timed out while connecting"
+    if isinstance(exc, requests.ReadTimeout):
+        return "timed out waiting for the server"
+    chain = _exception_chain(exc)
+    if any(isinstance(error, http.client.RemoteDisconnected) for error in chain):
+        return "the server closed the connection without a response"
+    cause = next((error for error in chain if isinstance(error, OSError) and type(error).__module__ in ("builtins", "socket")), None)
+    if isinstance(exc, requests.ConnectionError) and cause is not None and cause.strerror:
+        reason = cause.strerror[0].lower() + cause.strerror[1:]
+        if any(isinstance(error, urllib3.exceptions.NewConnectionError) for error in chain):
+            return f"cannot connect ({reason})"
+        return f"the connection failed ({reason})"
     return redactor.text(f"{type(exc).__name__}: {exc}")
+
+
+def _exception_chain(exc: BaseException) -> list[BaseException]:
+    """Return ``exc`` and the exceptions under it: causes, contexts, urllib3 reasons and arguments."""
+    found: list[BaseException] = []
+    pending: list[Any] = [exc]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or any(current is known for known in found):
+            continue
+        found.append(current)
+        pending.extend([getattr(current, "reason", None), current.__cause__, current.__context__, *current.args])
+    return found
 
 
 def _error_body_start(response: requests.Response, redactor: Redactor) -> str:
