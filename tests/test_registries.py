@@ -47,3 +47,23 @@ def test_paginator_options_match_schema() -> None:
         name = branch["if"]["properties"]["type"]["const"] if "properties" in branch["if"] else branch["if"]["anyOf"][1]["properties"]["type"]["const"]
         allowed = set(branch["then"]["properties"]) - {"type"}
         assert allowed == set(option_names(PAGINATORS[name])), name
+
+
+def test_retry_defaults_match_policy() -> None:
+    from dataclasses import fields
+
+    from restgen.http.retry import RetryPolicy
+
+    retry = spec_schema()["properties"]["client"]["properties"]["retry"]["properties"]
+    policy = RetryPolicy()
+    for field in fields(RetryPolicy):
+        if not field.compare:
+            continue  # random and clock are for tests, not for specs
+        default = getattr(policy, field.name)
+        assert retry[field.name]["default"] == (list(default) if isinstance(default, tuple) else default), field.name
+
+
+def test_parent_concurrency_default_matches_engine() -> None:
+    from restgen.engine.resources import DEFAULT_PARENT_CONCURRENCY
+
+    assert _endpoint()["properties"]["parent_concurrency"]["default"] == DEFAULT_PARENT_CONCURRENCY

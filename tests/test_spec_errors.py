@@ -647,6 +647,13 @@ dependencies:
     ),
     pytest.param(
         extend("""\
+    incremental: {cursor_field: updated_at, initial_value: "2024-01-01"}
+"""),
+        ["spec.yaml:6:19: endpoints[0].incremental.cursor_field: unknown key 'cursor_field' (did you mean 'cursor_path'?)"],
+        id="other-tools-key",
+    ),
+    pytest.param(
+        extend("""\
     columns:
       amount: {data_type: decimal, scale: 2}
 """),

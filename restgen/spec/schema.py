@@ -173,7 +173,19 @@ def _quoted(options: list[str]) -> str:
     return ", ".join(repr(option) for option in options)
 
 
+# Keys that other loaders use for what restgen names otherwise (Airbyte, Singer, dlt).
+_OTHER_TOOLS_KEYS = {
+    "cursor_field": "cursor_path",
+    "replication_key": "cursor_path",
+    "paginator": "pagination",
+    "record_selector": "data_selector",
+    "records_jsonpath": "data_selector",
+}
+
+
 def _closest(given: str, options: list[str]) -> str | None:
+    if _OTHER_TOOLS_KEYS.get(given) in options:
+        return _OTHER_TOOLS_KEYS[given]
     close = difflib.get_close_matches(given, options, n=1, cutoff=0.6)
     return close[0] if close else None
 
