@@ -144,12 +144,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from restgen.demo import DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USER
+    from restgen.demo import DEMO_API_SECRET, DEMO_PROJECT_ID, DEMO_SECRET, DEMO_USER
     from restgen.simulator import MixpanelSimulator
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: a port is a number from 0 to 65535 (0 picks a free one)")
-    simulator = MixpanelSimulator(seed=args.seed, days=args.days, username=DEMO_USER, secret=DEMO_SECRET, project_id=DEMO_PROJECT_ID)
+    simulator = MixpanelSimulator(
+        seed=args.seed, days=args.days, username=DEMO_USER, secret=DEMO_SECRET, api_secret=DEMO_API_SECRET, project_id=DEMO_PROJECT_ID
+    )
     try:
         url = simulator.start(port=args.port)
     except OSError as exc:
@@ -157,6 +159,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     print("# Point configs/mixpanel.yaml at the simulator by pasting these lines into a shell:")
     print(f"export MIXPANEL_API_HOST={url} MIXPANEL_EXPORT_HOST={url}")
     print(f"export MIXPANEL_USERNAME={DEMO_USER} MIXPANEL_SECRET={DEMO_SECRET} MIXPANEL_PROJECT_ID={DEMO_PROJECT_ID}")
+    print(f"# (or, as a legacy project secret, instead of the line above: export MIXPANEL_API_SECRET={DEMO_API_SECRET})")
     # A pipeline name of its own keeps these cursors apart from those of runs against the real API.
     print(f"# then: restgen run configs/mixpanel.yaml --var start_date={simulator.history_start.isoformat()} --pipeline-name mixpanel_simulator", flush=True)
     print("Serving until Ctrl-C.", file=sys.stderr, flush=True)

@@ -14,6 +14,8 @@ logger = logging.getLogger(__name__)
 DEMO_PIPELINE = "mixpanel_demo"
 DEMO_USER = "demo-user"
 DEMO_SECRET = "demo-secret"
+# The simulator's legacy project secret, for trying the spec the way project-secret users run it.
+DEMO_API_SECRET = "demo-api-secret"
 DEMO_PROJECT_ID = 4242
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -44,8 +45,9 @@ def _hints(endpoint: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _log_finished(stats: EndpointStats) -> None:
+    rows = "row" if stats.rows == 1 else "rows"
     pages = "page" if stats.pages == 1 else "pages"
-    logger.info("%s: finished, %d rows in %d %s, %.1f s", stats.endpoint, stats.rows, stats.pages, pages, stats.seconds)
+    logger.info("%s: finished, %d %s in %d %s, %.1f s", stats.endpoint, stats.rows, rows, stats.pages, pages, stats.seconds)
 
 
 def _cursor_state() -> dict[str, Any]:
@@ -107,8 +109,21 @@ def _child_resource(
     def pages_of(batch: list[Row], state: dict[str, Any] | None) -> Iterator[list[Row]]:
         # Child requests of different parents run in parallel; the rate limiter bounds them.
         pool = ThreadPoolExecutor(max_workers=max(1, min(workers, len(batch))), thread_name_prefix=f"restgen-{runner.name}")
+        failed = threading.Event()
+
+        def pages_unless_failed(record: Row) -> list[list[Row]]:
+            # Once one parent failed, the parents waiting in the pool send no requests: against
+            # a server that went down, each would otherwise spend its whole retry budget.
+            if failed.is_set():
+                return []
+            try:
+                return child_pages(runner, record, state)
+            except BaseException:
+                failed.set()
+                raise
+
         try:
-            futures = [pool.submit(child_pages, runner, record, state) for record in batch]
+            futures = [pool.submit(pages_unless_failed, record) for record in batch]
             for future in futures:
                 yield from future.result()
         finally:

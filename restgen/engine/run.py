@@ -298,9 +298,11 @@ def run_spec(
     for stats in built.stats.values():
         # Retried attempts had no final response, so they are not counted against the skips.
         if stats.skipped and stats.skipped >= stats.requests - stats.retries:
+            # An incremental parent has moved on, so only a full refresh requests the child again.
+            again = f"; after a fix, --endpoint {stats.endpoint} --full-refresh reloads it for every parent" if spec.endpoint(stats.endpoint).get("depends_on") else ""
             logger.warning(
-                "%s: a response rule skipped all %d responses, so nothing was loaded from it; check the endpoint's path and parameters",
-                stats.endpoint, stats.skipped,
+                "%s: a response rule skipped all %d responses, so nothing was loaded from it; check the endpoint's path and parameters%s",
+                stats.endpoint, stats.skipped, again,
             )
     table_rows: dict[str, int] = {}
     trace = pipeline.last_trace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from restgen.errors import UsageError
 from restgen.http import HttpClient
 from restgen.spec import Spec, load_spec
 
+logger = logging.getLogger(__name__)
 
 @dataclass
 class BuiltSource:
@@ -42,6 +44,38 @@ def select_endpoints(spec: Spec, names: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def warn_children_left_out(spec: Spec, selected: Sequence[str]) -> None:
+    """Warn when an incremental endpoint runs without an enabled endpoint that depends on it.
+
+    The parent's cursor advances past the records this run loads, so no later run requests the
+    child's data for them, unless the child runs alone with --full-refresh, which reads every parent.
+    """
+    endpoints = {endpoint["name"]: endpoint for endpoint in spec.endpoints}
+    for name in selected:
+        if not endpoints[name].get("incremental"):
+            continue
+        left_out = [
+            other
+            for other, endpoint in endpoints.items()
+            if other not in selected and endpoint.get("enabled", True) is not False and name in _ancestors(endpoints, other)
+        ]
+        if left_out:
+            logger.warning(
+                "%s: its child endpoints %s are not selected, so no run will ask them for the records this run loads; "
+                "select them too, or reload them later with --endpoint %s --full-refresh",
+                name, ", ".join(left_out), " --endpoint ".join(left_out),
+            )
+
+
+def _ancestors(endpoints: Mapping[str, Mapping[str, object]], name: str) -> list[str]:
+    found = []
+    parent = endpoints[name].get("depends_on")
+    while isinstance(parent, str) and parent in endpoints and parent not in found:
+        found.append(parent)
+        parent = endpoints[parent].get("depends_on")
+    return found
+
+
 def build_source(spec: Spec, endpoints: Sequence[str] | None = None) -> BuiltSource:
     """Build the dlt source of a loaded spec, with a resource per selected endpoint.
 
@@ -49,6 +83,7 @@ def build_source(spec: Spec, endpoints: Sequence[str] | None = None) -> BuiltSou
     the source has no resource for that parent.
     """
     selected = select_endpoints(spec, endpoints)
+    warn_children_left_out(spec, selected)
     concurrency = sum(int(endpoint.get("parent_concurrency", 4)) for endpoint in spec.endpoints if endpoint.get("depends_on"))
     client = build_client(spec, pool_size=max(10, concurrency))
     resources, stats = build_resources(spec, client, selected)

@@ -173,7 +173,10 @@ def test_all_responses_skipped_warns(engine: Engine, api: ApiServer, caplog: pyt
     skip_lines = [message for message in warnings if "skipping the response" in message]
     assert len(skip_lines) == 5
     assert skip_lines[-1].endswith("; the summary counts further skips")
-    assert "details: a response rule skipped all 8 responses, so nothing was loaded from it; check the endpoint's path and parameters" in warnings
+    assert (
+        "details: a response rule skipped all 8 responses, so nothing was loaded from it; check the endpoint's path and parameters; "
+        "after a fix, --endpoint details --full-refresh reloads it for every parent"
+    ) in warnings
     assert [stats.skipped for stats in result.stats] == [0, 8]
 
 
@@ -362,3 +365,17 @@ def test_child_full_refresh_keeps_parent_table(engine: Engine, api: ApiServer) -
     engine.run(spec)
 
     assert engine.count("tickets") == 4
+
+
+def test_parent_alone_warns_about_children(engine: Engine, api: ApiServer, caplog: pytest.LogCaptureFixture) -> None:
+    Tickets(api)
+    spec = ticket_spec(engine)
+
+    with caplog.at_level(logging.WARNING):
+        engine.run(spec, endpoints=["tickets"])
+
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert warnings == [
+        "tickets: its child endpoints comments are not selected, so no run will ask them for the records this run loads; "
+        "select them too, or reload them later with --endpoint comments --full-refresh"
+    ]
