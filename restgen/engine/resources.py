@@ -131,13 +131,10 @@ def _child_resource(
             # delay the error by hours, and the run fails anyway.
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def rows(parents: Any = None) -> Iterator[Any]:
+    def rows_of(records: list[Row] | None) -> Iterator[Any]:
         stats.start()
-        if parent is None:
-            logger.info("%s: started", runner.name)
         state = _cursor_state() if runner.incremental else None
         _seed_column_types(arrow, stats.table)
-        records = None if parent is None else _parent_records(parents)
         if feeders is None:
             dlt.current.resource_state()[CHILD_RAN_KEY] = True
             batches: Iterator[list[Row]] = iter([records or []])
@@ -146,12 +143,20 @@ def _child_resource(
         pages = (page for batch in batches for page in pages_of(batch, state))
         yield from arrow.tables(pages) if arrow is not None else pages
         stats.finish()
-        if parent is None:
-            _log_finished(stats)
 
-    if parent is None:
-        return dlt.resource(rows, **_hints(endpoint))
-    return dlt.transformer(rows, data_from=parent, **_hints(endpoint))
+    if parent is not None:
+
+        def rows(parents: Any) -> Iterator[Any]:
+            yield from rows_of(_parent_records(parents))
+
+        return dlt.transformer(rows, data_from=parent, **_hints(endpoint))
+
+    def fed_rows() -> Iterator[Any]:
+        logger.info("%s: started", runner.name)
+        yield from rows_of(None)
+        _log_finished(stats)
+
+    return dlt.resource(fed_rows, **_hints(endpoint))
 
 
 def _as_list(value: str | list[str] | None) -> list[str]:
