@@ -135,17 +135,22 @@ def test_missing_parent_field_skip(engine: Engine, api: ApiServer, caplog: pytes
     assert "'id'" in warnings[0]
 
 
+def skipping_child_spec(engine: Engine, path: str) -> Any:
+    """Write a spec of ``items`` and a child ``details`` at ``path`` that skips 404 responses."""
+    child = {
+        "name": "details",
+        "path": path,
+        "depends_on": "items",
+        "response": {"rules": [{"status": 404, "action": "skip", "message": "the item was deleted"}]},
+    }
+    return engine.write_spec([{"name": "items", "path": "items"}, child])
+
+
 def test_child_404_skipped_by_rule(engine: Engine, api: ApiServer, caplog: pytest.LogCaptureFixture) -> None:
     api.json_route("/items", lambda request: [{"id": 1}, {"id": 2}, {"id": 3}])
     for item in (1, 3):
         api.json_route(f"/items/{item}/details", lambda request, item=item: {"details": [{"detail": f"d{item}"}]})
-    child = {
-        "name": "details",
-        "path": "items/${parent.id}/details",
-        "depends_on": "items",
-        "response": {"rules": [{"status": 404, "action": "skip", "message": "the item was deleted"}]},
-    }
-    spec = engine.write_spec([{"name": "items", "path": "items"}, child])
+    spec = skipping_child_spec(engine, "items/${parent.id}/details")
 
     with caplog.at_level(logging.WARNING):
         engine.run(spec)
@@ -158,13 +163,7 @@ def test_child_404_skipped_by_rule(engine: Engine, api: ApiServer, caplog: pytes
 def test_all_responses_skipped_warns(engine: Engine, api: ApiServer, caplog: pytest.LogCaptureFixture) -> None:
     # A typo in the child path: every child request gets the test server's 404.
     api.json_route("/items", lambda request: [{"id": number} for number in range(1, 9)])
-    child = {
-        "name": "details",
-        "path": "items/${parent.id}/detials",
-        "depends_on": "items",
-        "response": {"rules": [{"status": 404, "action": "skip", "message": "the item was deleted"}]},
-    }
-    spec = engine.write_spec([{"name": "items", "path": "items"}, child])
+    spec = skipping_child_spec(engine, "items/${parent.id}/detials")
 
     with caplog.at_level(logging.WARNING):
         result = engine.run(spec)
