@@ -102,6 +102,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
         incremental = endpoint.get("incremental") or {}
         # Variables are not resolved here, so a placeholder is shown as written, like paths.
         enabled = endpoint.get("enabled", True)
+        if isinstance(enabled, bool):
+            enabled = "yes" if enabled else "no"
         rows.append((
             endpoint["name"],
             endpoint.get("method", "GET"),
@@ -109,7 +111,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             (endpoint.get("pagination") or {}).get("type", "single_page"),
             incremental.get("cursor_path", "-"),
             endpoint.get("depends_on", "-"),
-            {True: "yes", False: "no"}.get(enabled, str(enabled)),
+            enabled,
         ))
     widths = [max(len(str(row[column])) for row in rows) for column in range(len(rows[0]))]
     for row in rows:

@@ -53,7 +53,7 @@ def kind_of(pa: ModuleType, data_type: Any) -> str:
 
 
 def cast_column(pa: ModuleType, column: Any, target: Any) -> Any:
-    """Cast an array or chunked array to ``target``; raise pyarrow's error when a value does not fit."""
+    """Cast an array or chunked array to ``target``, raising pyarrow's error when a value does not fit."""
     if pa.types.is_string(target) and pa.types.is_floating(column.type):
         # pyarrow writes 9900.0 as "9900"; str keeps the JSON spelling, as DuckDB does when it
         # converts the earlier Tables of a column that turned text.
@@ -68,7 +68,7 @@ def cast_column(pa: ModuleType, column: Any, target: Any) -> Any:
 class DeclaredColumns:
     """The declared columns of one arrow endpoint that have a ``data_type``, and their arrow types.
 
-    The arrow types come from ``seed``, which needs the destination's capabilities; until then
+    The arrow types come from ``seed``, which needs the destination's capabilities. Until then,
     no column is converted.
     """
 

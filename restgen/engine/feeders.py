@@ -4,7 +4,8 @@ Loaded alone (``--endpoint comments``), a child still needs its parent's records
 run the parent as an unselected resource and save its cursor, although none of its rows load,
 so the next full run would skip those rows. dlt also counts that parent as extracted, so
 ``--full-refresh`` would drop its tables. restgen instead reads such parents inline: their
-rows are not loaded, their cursors are read but never saved, and dlt sees only the child.
+rows are not loaded, their cursors are read but never saved, and the dlt source contains
+only the child.
 """
 
 from __future__ import annotations

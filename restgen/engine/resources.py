@@ -200,15 +200,13 @@ def build_resources(
         arrow = None
         if pyarrow is not None and uses_arrow(endpoint):
             arrow = ArrowPages(pyarrow, name, _as_list(endpoint.get("primary_key")), endpoint.get("columns"))
-        # Walk up past the unselected ancestors to the nearest selected one, if any.
-        between: list[str] = []
-        ancestor = endpoint.get("depends_on")
-        while ancestor and ancestor not in chosen:
-            between.insert(0, ancestor)
-            ancestor = endpoints[ancestor].get("depends_on")
-        feeders = Feeders([runner_of(feeder) for feeder in between]) if between else None
-        if ancestor:
-            resource = _child_resource(runner, endpoint, build(ancestor), arrow, feeders)
+        ancestors = spec.ancestors(name)
+        nearest = next((ancestor for ancestor in ancestors if ancestor in chosen), None)
+        # The unselected ancestors below the nearest selected one feed the child, outermost first.
+        between = ancestors[: ancestors.index(nearest)] if nearest else ancestors
+        feeders = Feeders([runner_of(feeder) for feeder in reversed(between)]) if between else None
+        if nearest:
+            resource = _child_resource(runner, endpoint, build(nearest), arrow, feeders)
         elif feeders is not None:
             resource = _child_resource(runner, endpoint, None, arrow, feeders)
         else:

@@ -296,14 +296,7 @@ def run_spec(
         built.client.close()
 
     for stats in built.stats.values():
-        # Retried attempts had no final response, so they are not counted against the skips.
-        if stats.skipped and stats.skipped >= stats.requests - stats.retries:
-            # An incremental parent has moved on, so only a full refresh requests the child again.
-            again = f"; after a fix, --endpoint {stats.endpoint} --full-refresh reloads it for every parent" if spec.endpoint(stats.endpoint).get("depends_on") else ""
-            logger.warning(
-                "%s: a response rule skipped all %d responses, so nothing was loaded from it; check the endpoint's path and parameters%s",
-                stats.endpoint, stats.skipped, again,
-            )
+        _warn_if_all_skipped(spec, stats)
     table_rows: dict[str, int] = {}
     trace = pipeline.last_trace
     if trace is not None and trace.last_normalize_info is not None:
@@ -313,6 +306,18 @@ def run_spec(
         credentials: Any = getattr(pipeline.destination_client().config, "credentials", None)
         database = getattr(credentials, "database", None)
     return RunResult(name, pipeline.dataset_name, destination, [built.stats[n] for n in built.stats if n in built.selected], table_rows, database)
+
+
+def _warn_if_all_skipped(spec: Spec, stats: EndpointStats) -> None:
+    """Warn when a response rule skipped every response of an endpoint, as a wrong path does with a 404 rule."""
+    # Retried attempts had no final response, so they are not counted against the skips.
+    if not stats.skipped or stats.skipped < stats.requests - stats.retries:
+        return
+    message = f"{stats.endpoint}: a response rule skipped all {stats.skipped} responses, so nothing was loaded from it; check the endpoint's path and parameters"
+    if spec.endpoint(stats.endpoint).get("depends_on"):
+        # An incremental parent has moved on, so only a full refresh requests the child again.
+        message += f"; after a fix, --endpoint {stats.endpoint} --full-refresh reloads it for every parent"
+    logger.warning("%s", message)
 
 
 def format_summary(result: RunResult) -> str:

@@ -19,6 +19,7 @@ from restgen.spec import Spec, load_spec
 
 logger = logging.getLogger(__name__)
 
+
 @dataclass
 class BuiltSource:
     """A dlt source with what restgen needs to report on it after a run."""
@@ -50,30 +51,17 @@ def warn_children_left_out(spec: Spec, selected: Sequence[str]) -> None:
     The parent's cursor advances past the records this run loads, so no later run requests the
     child's data for them, unless the child runs alone with --full-refresh, which reads every parent.
     """
-    endpoints = {endpoint["name"]: endpoint for endpoint in spec.endpoints}
+    left_out = [name for name in select_endpoints(spec, None) if name not in selected]
     for name in selected:
-        if not endpoints[name].get("incremental"):
+        if not spec.endpoint(name).get("incremental"):
             continue
-        left_out = [
-            other
-            for other, endpoint in endpoints.items()
-            if other not in selected and endpoint.get("enabled", True) is not False and name in _ancestors(endpoints, other)
-        ]
-        if left_out:
+        children = [child for child in left_out if name in spec.ancestors(child)]
+        if children:
             logger.warning(
                 "%s: its child endpoints %s are not selected, so no run will ask them for the records this run loads; "
                 "select them too, or reload them later with --endpoint %s --full-refresh",
-                name, ", ".join(left_out), " --endpoint ".join(left_out),
+                name, ", ".join(children), " --endpoint ".join(children),
             )
-
-
-def _ancestors(endpoints: Mapping[str, Mapping[str, object]], name: str) -> list[str]:
-    found = []
-    parent = endpoints[name].get("depends_on")
-    while isinstance(parent, str) and parent in endpoints and parent not in found:
-        found.append(parent)
-        parent = endpoints[parent].get("depends_on")
-    return found
 
 
 def build_source(spec: Spec, endpoints: Sequence[str] | None = None) -> BuiltSource:

@@ -88,7 +88,7 @@ def _reason(status: int, reason: str | None) -> str:
 def _describe(exc: BaseException, redactor: Redactor) -> str:
     """Describe a failed request in a short clause.
 
-    urllib3's own text repeats the URL and says "Max retries exceeded", although restgen
+    urllib3's own text repeats the URL and reads "Max retries exceeded", although restgen
     retries itself, so a connection error is named by the operating system's reason instead.
     """
     if isinstance(exc, requests.ConnectTimeout):

@@ -79,6 +79,15 @@ class Spec:
                 return endpoint
         raise KeyError(name)
 
+    def ancestors(self, name: str) -> list[str]:
+        """Return the endpoints that ``name`` depends on, its parent first; checks ruled out cycles."""
+        found = []
+        parent = self.endpoint(name).get("depends_on")
+        while parent:
+            found.append(parent)
+            parent = self.endpoint(parent).get("depends_on")
+        return found
+
 
 def _merge_defaults(defaults: Mapping[str, Any], endpoint: Mapping[str, Any]) -> dict[str, Any]:
     result = copy.deepcopy(dict(defaults))

@@ -101,9 +101,10 @@ def _describe(error: ValidationError, path: PathKey) -> tuple[PathKey, str, bool
         missing = str(error.message).split("'")[1] if "'" in error.message else "?"
         return path, f"missing required key {missing!r}", False, None
     if validator == "dependentRequired" and isinstance(instance, dict):
-        key, needed = next((key, needed) for key, needed in error.validator_value.items() if key in instance and not set(needed) <= set(instance))
-        missing = next(name for name in needed if name not in instance)
-        return (*path, key), f"{key!r} needs {missing!r} next to it", True, None
+        for key, needed in error.validator_value.items():
+            missing = [name for name in needed if name not in instance]
+            if key in instance and missing:
+                return (*path, key), f"{key!r} needs {missing[0]!r} next to it", True, None
     if validator == "pattern" and "propertyNames" in error.schema_path:
         noun = "variable" if path[:1] == ("variables",) else "key"
         return (*path, str(instance)), f"invalid {noun} name {instance!r}; use letters, digits and underscores, and do not start with a digit", True, None

@@ -198,7 +198,8 @@ class _Resolver:
         ways = [] if secret else [f"--var {name}=VALUE"]
         if spec.get("env"):
             ways.append(f"the environment variable {spec['env']}")
-        ways.append(f"dlt secrets key sources.{self.source}.{name}" if secret else f"dlt secrets or config key sources.{self.source}.{name}")
+        stores = "dlt secrets" if secret else "dlt secrets or config"
+        ways.append(f"{stores} key sources.{self.source}.{name}")
         described = f" ({spec['description'].strip()})" if spec.get("description") else ""
         message = f"required variable {name!r}{described} is not set; set it with " + ", or ".join(ways)
         if secret:
